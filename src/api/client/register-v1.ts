@@ -1,0 +1,33 @@
+import { Type } from 'typebox';
+import { clientPaths, defineRoute, type Route } from '../route.js';
+
+/** The seed's RegistrationSubmission: `type`, `session`, and the stage's own keys. */
+const V1Submission = Type.Object({
+  type: Type.String(),
+  session: Type.Optional(Type.String()),
+});
+
+/** The seed: the original client API v1 registration (shared/seed/register-v1.swagger.json). */
+export const registerV1Routes: Route[] = [
+  // GET /_matrix/client/api/v1/register
+  defineRoute({ method: 'GET', paths: clientPaths('/register', 'api/v1'), auth: 'none' }, async ({ services }) => ({
+    flows: services.registration.v1Flows(),
+  })),
+
+  // POST /_matrix/client/api/v1/register
+  // - One stage per request; a non-final stage answers {next, session}, the last one the account.
+  // - Errors are plain 400/403 errors: v1 has no 401 challenges (spec-notes §1.7).
+  defineRoute(
+    { method: 'POST', paths: clientPaths('/register', 'api/v1'), auth: 'none', body: V1Submission },
+    async ({ body, services, remoteIp }) => {
+      const result = await services.registration.submitV1(body, remoteIp);
+      if (result.kind === 'next') return { next: result.next, session: result.session };
+      return {
+        user_id: result.userId,
+        access_token: result.accessToken,
+        home_server: result.homeServer,
+        device_id: result.deviceId,
+      };
+    },
+  ),
+];

@@ -1,0 +1,95 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { allRoutes } from './api/routes.js';
+import { buildServer } from './api/server.js';
+import type { Config } from './config/config.js';
+import { createLogger } from './observability/logger.js';
+import { createServices, type Services } from './service/index.js';
+import { createArgon2Hasher, type Hasher } from './service/passwords.js';
+import { openDatabase } from './storage/open.js';
+import { createStorage, type Storage } from './storage/storage.js';
+import { type Clock, systemClock } from './util/clock.js';
+import { cryptoRandom, type Random } from './util/random.js';
+
+export interface AppDeps {
+  config: Config;
+  log?: Logger;
+  clock?: Clock;
+  random?: Random;
+  hasher?: Hasher;
+  fetch?: typeof fetch;
+}
+
+export interface App {
+  config: Config;
+  server: FastifyInstance;
+  services: Services;
+  storage: Storage;
+  log: Logger;
+  /** Listen on every configured listener; returns the base URLs. */
+  listen(): Promise<string[]>;
+  /** Stop accepting, finish in-flight requests, close the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: the only place that creates things and wires them together.
+ * Storage → services → HTTP server; every dependency is passed in, never global.
+ */
+export async function createApp(deps: AppDeps): Promise<App> {
+  const { config } = deps;
+  const log = deps.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
+  const database = await openDatabase(config.database);
+  const storage = createStorage(database.db, database.dialect);
+  const services = createServices({
+    storage,
+    config,
+    clock: deps.clock ?? systemClock,
+    random: deps.random ?? cryptoRandom,
+    hasher: deps.hasher ?? createArgon2Hasher(config.passwordHashing),
+    log,
+    ...(deps.fetch && { fetch: deps.fetch }),
+  });
+  const server = buildServer({
+    services,
+    routes: allRoutes,
+    log,
+    bodyLimit: config.maxRequestBodySize,
+    trustProxy: config.listeners.some((l) => l.xForwarded),
+  });
+
+  let closed = false;
+  return {
+    config,
+    server,
+    services,
+    storage,
+    log,
+    async listen() {
+      const urls: string[] = [];
+      // Fastify listens on one address per instance; extra listeners share its handler.
+      const [first, ...rest] = config.listeners.flatMap((l) => l.bindAddresses.map((host) => ({ host, port: l.port })));
+      if (first === undefined) return urls;
+      urls.push(await server.listen({ host: first.host, port: first.port }));
+      for (const extra of rest) {
+        const { createServer } = await import('node:http');
+        const s = createServer((req, res) => server.routing(req, res));
+        await new Promise<void>((resolve, reject) => {
+          s.once('error', reject);
+          s.listen(extra.port, extra.host, () => resolve());
+        });
+        server.addHook('onClose', async () => {
+          await new Promise<void>((r) => s.close(() => r()));
+        });
+        urls.push(`http://${extra.host.includes(':') ? `[${extra.host}]` : extra.host}:${extra.port}`);
+      }
+      return urls;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await server.close();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/** The normalised configuration every other module receives (camelCase, durations in ms). */
+export interface PasswordPolicy {
+  minimumLength: number;
+  requireDigit: boolean;
+  requireSymbol: boolean;
+  requireLowercase: boolean;
+  requireUppercase: boolean;
+}
+
+export interface RateLimitConfig {
+  perSecond: number;
+  burstCount: number;
+}
+
+export type DatabaseConfig =
+  | { kind: 'sqlite'; path: string }
+  | {
+      kind: 'postgres';
+      /** A libpq-style URL, or null to use the discrete fields below. */
+      url: string | null;
+      host: string | null;
+      port: number | null;
+      user: string | null;
+      password: string | null;
+      database: string | null;
+      poolMin: number;
+      poolMax: number;
+      schema: string | null;
+    };
+
+export interface Config {
+  serverName: string;
+  publicBaseurl: string;
+  listeners: { port: number; bindAddresses: string[]; xForwarded: boolean }[];
+  database: DatabaseConfig;
+  enableRegistration: boolean;
+  enableRegistrationCaptcha: boolean;
+  recaptchaPublicKey: string | null;
+  recaptchaPrivateKey: string | null;
+  recaptchaSiteverifyApi: string;
+  registrationSharedSecret: string | null;
+  allowGuestAccess: boolean;
+  rcRegistration: RateLimitConfig;
+  rcLogin: { address: RateLimitConfig; account: RateLimitConfig; failedAttempts: RateLimitConfig };
+  passwordLoginEnabled: boolean;
+  /** null when `password_config.policy.enabled` is false. */
+  passwordPolicy: PasswordPolicy | null;
+  /** null: access tokens of refresh-token sessions never expire (Synapse's default is 5 min). */
+  refreshableAccessTokenLifetimeMs: number | null;
+  refreshTokenLifetimeMs: number | null;
+  passwordHashing: { memoryKib: number; iterations: number; parallelism: number };
+  uiaSessionLifetimeMs: number;
+  maxRequestBodySize: number;
+  logLevel: string;
+  logFormat: 'json' | 'pretty';
+}

@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * A commented config file in Synapse's key names. `tessera generate-config` writes it, and
+ * `tessera start` writes the development flavour when it finds no config at all.
+ */
+export function generateConfigYaml(opts: { serverName: string; development: boolean }): string {
+  const secret = randomBytes(24).toString('base64url');
+  return `# Tessera configuration. Keys follow Synapse's homeserver.yaml wherever Synapse has the
+# setting, so existing settings can be copied across. Reference: README.md, "Configuration".
+
+# The domain part of user ids: @alice:${opts.serverName}
+server_name: "${opts.serverName}"
+
+# Where clients reach this server (used in links and the web registration page).
+public_baseurl: "http://127.0.0.1:8008/"
+
+listeners:
+  - port: 8008
+    type: http
+    bind_addresses: ["127.0.0.1"]
+    # Trust X-Forwarded-For from a reverse proxy in front of Tessera.
+    x_forwarded: false
+
+# SQLite (embedded, zero set-up) or PostgreSQL (name: psycopg2, for several processes).
+database:
+  name: sqlite3
+  args:
+    database: data/tessera.db
+# database:
+#   name: psycopg2
+#   args:
+#     user: tessera
+#     password: secret
+#     database: tessera
+#     host: 127.0.0.1
+#     port: 5432
+#     cp_min: 1
+#     cp_max: 10
+
+# Let anyone create an account.
+enable_registration: ${opts.development ? 'true' : 'false'}
+
+# Require a captcha (reCAPTCHA, hCaptcha or Turnstile: any "siteverify" endpoint).
+enable_registration_captcha: false
+# recaptcha_public_key: "..."
+# recaptcha_private_key: "..."
+# recaptcha_siteverify_api: "https://www.recaptcha.net/recaptcha/api/siteverify"
+
+# Shared secret for the admin registration API and \`tessera register-user\`.
+registration_shared_secret: "${secret}"
+
+# Guest accounts (POST /register?kind=guest).
+allow_guest_access: false
+
+# Password rules for new passwords (registration and password change).
+password_config:
+  enabled: true
+  policy:
+    enabled: false
+    minimum_length: 8
+    require_digit: false
+    require_symbol: false
+    require_lowercase: false
+    require_uppercase: false
+
+# Rate limits (Synapse's defaults).
+rc_registration:
+  per_second: 0.17
+  burst_count: 3
+rc_login:
+  address: { per_second: 0.003, burst_count: 5 }
+  account: { per_second: 0.003, burst_count: 5 }
+  failed_attempts: { per_second: 0.17, burst_count: 3 }
+
+# --- Tessera's own settings ---
+# argon2id parameters; the defaults are OWASP's minimum.
+password_hashing:
+  memory_kib: 19456
+  iterations: 2
+  parallelism: 1
+# How long an unfinished user-interactive auth session lives.
+uia_session_lifetime: 30m
+# Largest request body, in bytes (larger: 413 M_TOO_LARGE).
+max_request_body_size: 1048576
+# fatal | error | warn | info | debug | trace | silent
+log_level: info
+`;
+}

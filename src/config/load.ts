@@ -1,0 +1,170 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Value } from 'typebox/value';
+import { parseDocument } from 'yaml';
+import type { Config, RateLimitConfig } from './config.js';
+import { ConfigFileSchema, KNOWN_TOP_LEVEL_KEYS } from './schema.js';
+
+/** A config problem an operator must fix; the CLI prints it and exits with status 2. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** Human-readable warnings (unknown keys), for the log. */
+  warnings: string[];
+}
+
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+  y: 31_536_000_000,
+};
+
+/** Synapse's duration syntax: an integer of ms, or "<n><unit>" ("30s", "5m", "2h"). */
+export function parseDuration(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const match = /^([0-9]+)(ms|s|m|h|d|w|y)?$/.exec(value);
+  if (!match) throw new ConfigError(`invalid duration: ${value}`);
+  return Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']!;
+}
+
+export function loadConfigFile(path: string): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  return parseConfig(text, dirname(resolve(path)));
+}
+
+/** Parse and validate YAML text; relative SQLite paths resolve against `baseDir`. */
+export function parseConfig(text: string, baseDir: string): LoadedConfig {
+  // parseDocument (not parse) so duplicate keys are reported instead of silently overwritten.
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(`config is not valid YAML: ${doc.errors[0]!.message}`);
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  return validateConfig(raw, baseDir);
+}
+
+export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError('config must be a YAML mapping');
+  }
+  if (!Value.Check(ConfigFileSchema, raw)) {
+    const first =
+      [...Value.Errors(ConfigFileSchema, raw)].find((e) => e.keyword !== 'anyOf') ??
+      [...Value.Errors(ConfigFileSchema, raw)][0];
+    const key = first?.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(top level)';
+    const missing = first?.keyword === 'required' ? ` (${String(first.params.requiredProperties ?? '')})` : '';
+    throw new ConfigError(`invalid config value at ${key}${missing}: ${first?.message ?? 'invalid'}`);
+  }
+  const file = raw;
+  const warnings = Object.keys(file)
+    .filter((k) => !KNOWN_TOP_LEVEL_KEYS.has(k))
+    .map((k) => `config key '${k}' is not used by Tessera and was ignored`);
+
+  const listeners = (file.listeners ?? [{ port: 8008, bind_addresses: ['127.0.0.1'] }]).map((l) => ({
+    port: l.port,
+    bindAddresses: l.bind_addresses ?? ['127.0.0.1'],
+    xForwarded: l.x_forwarded ?? false,
+  }));
+  const firstListener = listeners[0]!;
+
+  const dbName = file.database?.name ?? 'sqlite3';
+  const args = file.database?.args ?? {};
+  let database: Config['database'];
+  if (dbName === 'sqlite3') {
+    const path = args.database ?? 'data/tessera.db';
+    database = { kind: 'sqlite', path: path === ':memory:' ? path : resolve(baseDir, path) };
+  } else {
+    database = {
+      kind: 'postgres',
+      url: args.url ?? null,
+      host: args.host ?? null,
+      port: args.port ?? null,
+      user: args.user ?? null,
+      password: args.password ?? null,
+      database: args.database ?? null,
+      poolMin: args.cp_min ?? 0,
+      poolMax: args.cp_max ?? 10,
+      schema: args.schema ?? null,
+    };
+    if (database.poolMin > database.poolMax) {
+      throw new ConfigError('invalid config value at database.args.cp_min: must not exceed cp_max');
+    }
+  }
+
+  const captcha = file.enable_registration_captcha ?? false;
+  if (captcha && !file.recaptcha_private_key) {
+    throw new ConfigError(
+      'invalid config value at recaptcha_private_key: required when enable_registration_captcha is true',
+    );
+  }
+
+  // Synapse's defaults (synapse/config/ratelimiting.py).
+  const rate = (r: { per_second?: number; burst_count?: number } | undefined, d: RateLimitConfig) => ({
+    perSecond: r?.per_second ?? d.perSecond,
+    burstCount: r?.burst_count ?? d.burstCount,
+  });
+  const policy = file.password_config?.policy;
+  const host = firstListener.bindAddresses[0] === '0.0.0.0' ? '127.0.0.1' : firstListener.bindAddresses[0];
+
+  const config: Config = {
+    serverName: file.server_name,
+    publicBaseurl: file.public_baseurl ?? `http://${host}:${firstListener.port}/`,
+    listeners,
+    database,
+    enableRegistration: file.enable_registration ?? false,
+    enableRegistrationCaptcha: captcha,
+    recaptchaPublicKey: file.recaptcha_public_key ?? null,
+    recaptchaPrivateKey: file.recaptcha_private_key ?? null,
+    recaptchaSiteverifyApi: file.recaptcha_siteverify_api ?? 'https://www.recaptcha.net/recaptcha/api/siteverify',
+    registrationSharedSecret: file.registration_shared_secret ?? null,
+    allowGuestAccess: file.allow_guest_access ?? false,
+    rcRegistration: rate(file.rc_registration, { perSecond: 0.17, burstCount: 3 }),
+    rcLogin: {
+      address: rate(file.rc_login?.address, { perSecond: 0.003, burstCount: 5 }),
+      account: rate(file.rc_login?.account, { perSecond: 0.003, burstCount: 5 }),
+      failedAttempts: rate(file.rc_login?.failed_attempts, { perSecond: 0.17, burstCount: 3 }),
+    },
+    passwordLoginEnabled: file.password_config?.enabled ?? true,
+    passwordPolicy:
+      policy?.enabled === true
+        ? {
+            minimumLength: policy.minimum_length ?? 0,
+            requireDigit: policy.require_digit ?? false,
+            requireSymbol: policy.require_symbol ?? false,
+            requireLowercase: policy.require_lowercase ?? false,
+            requireUppercase: policy.require_uppercase ?? false,
+          }
+        : null,
+    refreshableAccessTokenLifetimeMs:
+      file.refreshable_access_token_lifetime === undefined
+        ? 300_000
+        : parseDuration(file.refreshable_access_token_lifetime),
+    refreshTokenLifetimeMs:
+      file.refresh_token_lifetime === undefined ? null : parseDuration(file.refresh_token_lifetime),
+    passwordHashing: {
+      memoryKib: file.password_hashing?.memory_kib ?? 19456,
+      iterations: file.password_hashing?.iterations ?? 2,
+      parallelism: file.password_hashing?.parallelism ?? 1,
+    },
+    uiaSessionLifetimeMs: parseDuration(file.uia_session_lifetime ?? '30m'),
+    maxRequestBodySize: file.max_request_body_size ?? 1024 * 1024,
+    logLevel: file.log_level ?? 'info',
+    logFormat: file.log_format ?? (process.stdout.isTTY ? 'pretty' : 'json'),
+  };
+  return { config: Object.freeze(config), warnings };
+}

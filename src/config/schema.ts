@@ -1,0 +1,104 @@
+import { Type } from 'typebox';
+
+/**
+ * The YAML config file, in Synapse's `homeserver.yaml` key names wherever Synapse has the
+ * setting, so an operator can reuse their settings. Tessera's own additions are marked
+ * "Tessera" in their description. Unknown keys are warned about, not rejected: a Synapse
+ * config carries many keys that Tessera does not need.
+ */
+
+/** Synapse durations: an integer of milliseconds, or a string such as "30s", "5m", "2h", "7d". */
+const Duration = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^[0-9]+(ms|s|m|h|d|w|y)?$' })]);
+
+const RateLimit = Type.Object({
+  per_second: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  burst_count: Type.Optional(Type.Number({ minimum: 1 })),
+});
+
+const Listener = Type.Object({
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  bind_addresses: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+  type: Type.Optional(Type.Literal('http')),
+  tls: Type.Optional(Type.Literal(false)),
+  x_forwarded: Type.Optional(Type.Boolean()),
+  resources: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
+});
+
+const DatabaseArgs = Type.Object({
+  database: Type.Optional(Type.String({ minLength: 1 })),
+  user: Type.Optional(Type.String()),
+  password: Type.Optional(Type.String()),
+  host: Type.Optional(Type.String()),
+  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+  cp_min: Type.Optional(Type.Integer({ minimum: 0 })),
+  cp_max: Type.Optional(Type.Integer({ minimum: 1 })),
+  url: Type.Optional(Type.String({ minLength: 1 })),
+  /** Tessera: the PostgreSQL schema to use (created if missing). */
+  schema: Type.Optional(Type.String({ pattern: '^[a-z_][a-z0-9_]*$' })),
+});
+
+const PasswordPolicy = Type.Object({
+  enabled: Type.Optional(Type.Boolean()),
+  minimum_length: Type.Optional(Type.Integer({ minimum: 0 })),
+  require_digit: Type.Optional(Type.Boolean()),
+  require_symbol: Type.Optional(Type.Boolean()),
+  require_lowercase: Type.Optional(Type.Boolean()),
+  require_uppercase: Type.Optional(Type.Boolean()),
+});
+
+export const ConfigFileSchema = Type.Object({
+  server_name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9.\\-\\[\\]:]+$' }),
+  public_baseurl: Type.Optional(Type.String({ pattern: '^https?://' })),
+  listeners: Type.Optional(Type.Array(Listener, { minItems: 1 })),
+  database: Type.Optional(
+    Type.Object({
+      name: Type.Union([Type.Literal('sqlite3'), Type.Literal('psycopg2'), Type.Literal('postgres')]),
+      args: Type.Optional(DatabaseArgs),
+    }),
+  ),
+  enable_registration: Type.Optional(Type.Boolean()),
+  enable_registration_without_verification: Type.Optional(Type.Boolean()),
+  enable_registration_captcha: Type.Optional(Type.Boolean()),
+  recaptcha_public_key: Type.Optional(Type.String()),
+  recaptcha_private_key: Type.Optional(Type.String()),
+  recaptcha_siteverify_api: Type.Optional(Type.String({ pattern: '^https?://' })),
+  registration_shared_secret: Type.Optional(Type.String({ minLength: 1 })),
+  allow_guest_access: Type.Optional(Type.Boolean()),
+  rc_registration: Type.Optional(RateLimit),
+  rc_login: Type.Optional(
+    Type.Object({
+      address: Type.Optional(RateLimit),
+      account: Type.Optional(RateLimit),
+      failed_attempts: Type.Optional(RateLimit),
+    }),
+  ),
+  password_config: Type.Optional(
+    Type.Object({
+      enabled: Type.Optional(Type.Boolean()),
+      policy: Type.Optional(PasswordPolicy),
+    }),
+  ),
+  refreshable_access_token_lifetime: Type.Optional(Duration),
+  refresh_token_lifetime: Type.Optional(Duration),
+  /** Tessera: argon2id parameters (OWASP minimum: 19456 KiB, 2 iterations, 1 lane). */
+  password_hashing: Type.Optional(
+    Type.Object({
+      memory_kib: Type.Optional(Type.Integer({ minimum: 8, maximum: 4194304 })),
+      iterations: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+      parallelism: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
+    }),
+  ),
+  /** Tessera: how long an unfinished user-interactive auth session lives. */
+  uia_session_lifetime: Type.Optional(Duration),
+  /** Tessera: the largest request body accepted, in bytes; larger → 413 M_TOO_LARGE. */
+  max_request_body_size: Type.Optional(Type.Integer({ minimum: 1024 })),
+  /** Tessera: log level (pino's names). */
+  log_level: Type.Optional(
+    Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+  ),
+  /** Tessera: "json" (default) or "pretty" (default when stdout is a terminal). */
+  log_format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('pretty')])),
+});
+
+/** Keys Tessera reads; any other top-level key gets a warning naming it. */
+export const KNOWN_TOP_LEVEL_KEYS = new Set(Object.keys(ConfigFileSchema.properties));

@@ -1,0 +1,52 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import type { Storage } from '../storage/storage.js';
+import { UiaEngine } from '../uia/engine.js';
+import type { Clock } from '../util/clock.js';
+import type { Random } from '../util/random.js';
+import { type CaptchaVerifier, createSiteverifyClient } from './captcha.js';
+import type { Hasher } from './passwords.js';
+import { RegistrationService } from './registration.js';
+import { SessionService } from './sessions.js';
+import { TokenService } from './tokens.js';
+import { UserService } from './users.js';
+
+export interface ServiceDeps {
+  storage: Storage;
+  config: Config;
+  clock: Clock;
+  random: Random;
+  hasher: Hasher;
+  log: Logger;
+  /** For outgoing HTTP (captcha verification); tests may pass their own. */
+  fetch?: typeof fetch;
+}
+
+/** Every domain service, built from injected dependencies. The HTTP API and the CLI use these. */
+export interface Services {
+  config: Config;
+  clock: Clock;
+  tokens: TokenService;
+  sessions: SessionService;
+  users: UserService;
+  uia: UiaEngine;
+  registration: RegistrationService;
+}
+
+export function createServices(deps: ServiceDeps): Services {
+  const { storage, config, clock, random, hasher } = deps;
+  const tokens = new TokenService({ storage, clock, random });
+  const sessions = new SessionService({ clock, random, tokens });
+  const users = new UserService({ storage, config, clock, hasher, sessions });
+  const uia = new UiaEngine({ storage, clock, random, sessionLifetimeMs: config.uiaSessionLifetimeMs });
+  const captcha: CaptchaVerifier | null =
+    config.recaptchaPrivateKey === null
+      ? null
+      : createSiteverifyClient({
+          url: config.recaptchaSiteverifyApi,
+          secret: config.recaptchaPrivateKey,
+          ...(deps.fetch && { fetch: deps.fetch }),
+        });
+  const registration = new RegistrationService({ config, uia, users, captcha });
+  return { config, clock, tokens, sessions, users, uia, registration };
+}

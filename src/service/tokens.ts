@@ -1,0 +1,156 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Storage } from '../storage/storage.js';
+import type { Clock } from '../util/clock.js';
+import type { Random } from '../util/random.js';
+
+/** Who is making an authenticated request. */
+export interface Requester {
+  userId: string;
+  deviceId: string;
+  isGuest: boolean;
+  isAdmin: boolean;
+  /** SHA-256 of the presented token: names it for logout without keeping the secret. */
+  tokenHash: string;
+}
+
+export interface IssuedTokens {
+  accessToken: string;
+  /** Set when the client opted in to refresh tokens. */
+  refreshToken: string | null;
+  /** Lifetime of the access token in ms; null when it does not expire. */
+  expiresInMs: number | null;
+}
+
+const ACCESS_PREFIX = 'tsa_';
+const REFRESH_PREFIX = 'tsr_';
+/** 32 random bytes = 256 bits, above the 128-bit floor. */
+const TOKEN_BYTES = 32;
+
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+interface CacheEntry {
+  requester: Requester;
+  /** When this cache entry must be re-checked against the database. */
+  freshUntil: number;
+  /** The token's own expiry, or Infinity. */
+  expiresTs: number;
+}
+
+export interface TokenServiceOptions {
+  storage: Storage;
+  clock: Clock;
+  random: Random;
+  /**
+   * How long a validated token may be served from this process's cache. Invalidation is
+   * immediate in the process that revoked the token; other processes see a revocation within
+   * this time (issue 4: "within one second").
+   */
+  cacheTtlMs?: number;
+  cacheMaxEntries?: number;
+}
+
+/**
+ * Access tokens: issuing, validating (the hot path of every authenticated request) and revoking.
+ * Tokens are opaque random strings; the database holds only their SHA-256.
+ */
+export class TokenService {
+  private readonly storage: Storage;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly cacheTtlMs: number;
+  private readonly cacheMaxEntries: number;
+
+  constructor(opts: TokenServiceOptions) {
+    this.storage = opts.storage;
+    this.clock = opts.clock;
+    this.random = opts.random;
+    this.cacheTtlMs = opts.cacheTtlMs ?? 500;
+    this.cacheMaxEntries = opts.cacheMaxEntries ?? 10_000;
+  }
+
+  newAccessToken(): { token: string; hash: string; id: string } {
+    const token = ACCESS_PREFIX + this.random.urlSafe(TOKEN_BYTES);
+    return { token, hash: sha256Hex(token), id: this.random.urlSafe(12) };
+  }
+
+  newRefreshToken(): { token: string; hash: string; id: string } {
+    const token = REFRESH_PREFIX + this.random.urlSafe(TOKEN_BYTES);
+    return { token, hash: sha256Hex(token), id: this.random.urlSafe(12) };
+  }
+
+  /**
+   * Issue an access token for an existing device, inside the caller's transaction if any.
+   * `expiresInMs` null: the token does not expire.
+   */
+  async issueAccessToken(
+    storage: Storage,
+    userId: string,
+    deviceId: string,
+    expiresInMs: number | null,
+    refreshTokenId: string | null,
+  ): Promise<string> {
+    const now = this.clock.now();
+    const t = this.newAccessToken();
+    await storage.accessTokens.create({
+      id: t.id,
+      tokenHash: t.hash,
+      userId,
+      deviceId,
+      createdTs: now,
+      expiresTs: expiresInMs === null ? null : now + expiresInMs,
+      refreshTokenId,
+    });
+    return t.token;
+  }
+
+  /**
+   * The requester a token belongs to, or null when the token is unknown, expired, or its
+   * account deactivated. Served from a small cache keyed by the token's hash.
+   */
+  async validate(token: string): Promise<Requester | null> {
+    const hash = sha256Hex(token);
+    const now = this.clock.now();
+    const cached = this.cache.get(hash);
+    if (cached !== undefined && cached.freshUntil > now && cached.expiresTs > now) {
+      // The map lookup already matched the hash; compare again in constant time anyway so a
+      // future change of cache key cannot turn this into a timing oracle.
+      if (timingSafeEqual(Buffer.from(cached.requester.tokenHash), Buffer.from(hash))) return cached.requester;
+    }
+    const owner = await this.storage.accessTokens.findOwnerByHash(hash);
+    if (owner === null || owner.deactivated === 1 || (owner.expires_ts !== null && owner.expires_ts <= now)) {
+      this.cache.delete(hash);
+      return null;
+    }
+    const requester: Requester = {
+      userId: owner.user_id,
+      deviceId: owner.device_id,
+      isGuest: owner.is_guest === 1,
+      isAdmin: owner.is_admin === 1,
+      tokenHash: hash,
+    };
+    if (this.cache.size >= this.cacheMaxEntries) {
+      // Drop the oldest entry (Map keeps insertion order): a cache, safe to lose.
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    this.cache.set(hash, {
+      requester,
+      freshUntil: now + this.cacheTtlMs,
+      expiresTs: owner.expires_ts ?? Number.POSITIVE_INFINITY,
+    });
+    return requester;
+  }
+
+  /** Forget cached validations of these token hashes (after the rows were deleted). */
+  forget(hashes: Iterable<string>): void {
+    for (const h of hashes) this.cache.delete(h);
+  }
+
+  /** Revoke one access token (logout). */
+  async revokeByHash(tokenHash: string): Promise<void> {
+    this.forget(await this.storage.accessTokens.deleteByHash(tokenHash));
+  }
+}

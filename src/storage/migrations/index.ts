@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely';
+import * as m0001 from './0001-initial.js';
+
+/**
+ * Every migration, in order, for both dialects (one set: portable types only). Kysely's
+ * Migrator records applied names in `kysely_migration` and, on PostgreSQL, holds an advisory
+ * lock while migrating, so several processes may start at once. Add new ones at the end.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001-initial': m0001,
+};

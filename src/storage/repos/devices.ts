@@ -1,0 +1,58 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, DevicesTable } from '../schema.js';
+
+export type DeviceRow = Selectable<DevicesTable>;
+
+/** All SQL about devices. Deleting a device deletes its tokens (foreign keys cascade). */
+export class DevicesRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Create the device, or keep the existing one of that id (login with a known `device_id`). */
+  async upsert(userId: string, deviceId: string, displayName: string | null, now: number): Promise<void> {
+    await this.db
+      .insertInto('devices')
+      .values({
+        user_id: userId,
+        device_id: deviceId,
+        display_name: displayName,
+        created_ts: now,
+        last_seen_ts: now,
+        last_seen_ip: null,
+      })
+      .onConflict((oc) => oc.columns(['user_id', 'device_id']).doNothing())
+      .execute();
+  }
+
+  async find(userId: string, deviceId: string): Promise<DeviceRow | null> {
+    const row = await this.db
+      .selectFrom('devices')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('device_id', '=', deviceId)
+      .executeTakeFirst();
+    return row ?? null;
+  }
+
+  async listByUser(userId: string): Promise<DeviceRow[]> {
+    return this.db.selectFrom('devices').selectAll().where('user_id', '=', userId).orderBy('device_id').execute();
+  }
+
+  async updateDisplayName(userId: string, deviceId: string, displayName: string | null): Promise<boolean> {
+    const res = await this.db
+      .updateTable('devices')
+      .set({ display_name: displayName })
+      .where('user_id', '=', userId)
+      .where('device_id', '=', deviceId)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
+  async delete(userId: string, deviceId: string): Promise<boolean> {
+    const res = await this.db
+      .deleteFrom('devices')
+      .where('user_id', '=', userId)
+      .where('device_id', '=', deviceId)
+      .executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+}

@@ -1,0 +1,90 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, UiaSessionsTable } from '../schema.js';
+
+export type UiaSessionRow = Selectable<UiaSessionsTable>;
+
+export interface CompletedStage {
+  stage: string;
+  data: unknown;
+}
+
+/** All SQL about user-interactive auth sessions; they live here so any process can continue one. */
+export class UiaSessionsRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(row: UiaSessionRow): Promise<void> {
+    await this.db.insertInto('uia_sessions').values(row).execute();
+  }
+
+  /** The live session of that id, or null when unknown or expired. */
+  async find(sessionId: string, now: number): Promise<UiaSessionRow | null> {
+    const row = await this.db
+      .selectFrom('uia_sessions')
+      .selectAll()
+      .where('session_id', '=', sessionId)
+      .where('expires_ts', '>', now)
+      .executeTakeFirst();
+    return row ?? null;
+  }
+
+  async listStages(sessionId: string): Promise<CompletedStage[]> {
+    const rows = await this.db
+      .selectFrom('uia_stages')
+      .select(['stage', 'data'])
+      .where('session_id', '=', sessionId)
+      .orderBy('seq')
+      .execute();
+    return rows.map((r) => ({ stage: r.stage, data: r.data === null ? null : JSON.parse(r.data) }));
+  }
+
+  /** Record a completed stage; completing it again is a no-op (spec: finished stages stay finished). */
+  async addStage(sessionId: string, stage: string, data: unknown, now: number, seq: number): Promise<void> {
+    await this.db
+      .insertInto('uia_stages')
+      .values({
+        session_id: sessionId,
+        stage,
+        data: data === undefined ? null : JSON.stringify(data),
+        completed_ts: now,
+        seq,
+      })
+      .onConflict((oc) => oc.columns(['session_id', 'stage']).doNothing())
+      .execute();
+  }
+
+  async updateRequestBody(sessionId: string, requestBody: string): Promise<void> {
+    await this.db
+      .updateTable('uia_sessions')
+      .set({ request_body: requestBody })
+      .where('session_id', '=', sessionId)
+      .execute();
+  }
+
+  /**
+   * Store the operation's result unless one is stored already; returns the stored result
+   * (ours or the earlier one). One UPDATE … WHERE result IS NULL decides a race.
+   */
+  async setResultOnce(sessionId: string, result: string): Promise<string | null> {
+    await this.db
+      .updateTable('uia_sessions')
+      .set({ result })
+      .where('session_id', '=', sessionId)
+      .where('result', 'is', null)
+      .execute();
+    const row = await this.db
+      .selectFrom('uia_sessions')
+      .select('result')
+      .where('session_id', '=', sessionId)
+      .executeTakeFirst();
+    return row?.result ?? null;
+  }
+
+  async delete(sessionId: string): Promise<void> {
+    await this.db.deleteFrom('uia_sessions').where('session_id', '=', sessionId).execute();
+  }
+
+  async deleteExpired(now: number): Promise<number> {
+    const res = await this.db.deleteFrom('uia_sessions').where('expires_ts', '<=', now).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+}

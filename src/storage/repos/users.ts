@@ -1,0 +1,87 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, UsersTable } from '../schema.js';
+
+export type UserRow = Selectable<UsersTable>;
+
+export interface NewUser {
+  userId: string;
+  localpart: string;
+  numericId: number | null;
+  passwordHash: string | null;
+  isGuest: boolean;
+  isAdmin: boolean;
+  createdTs: number;
+}
+
+/** All SQL about accounts. */
+export class UsersRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /**
+   * Insert a user; false when the id (or the same localpart in another case) exists. The
+   * unique index decides, in one statement: never check-then-insert.
+   */
+  async create(u: NewUser): Promise<boolean> {
+    const rows = await this.db
+      .insertInto('users')
+      .values({
+        user_id: u.userId,
+        localpart: u.localpart,
+        localpart_lower: u.localpart.toLowerCase(),
+        numeric_id: u.numericId,
+        password_hash: u.passwordHash,
+        is_guest: u.isGuest ? 1 : 0,
+        is_admin: u.isAdmin ? 1 : 0,
+        deactivated: 0,
+        created_ts: u.createdTs,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .returning('user_id')
+      .execute();
+    return rows.length === 1;
+  }
+
+  async findByLocalpart(localpart: string): Promise<UserRow | null> {
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('localpart_lower', '=', localpart.toLowerCase())
+      .executeTakeFirst();
+    return row ?? null;
+  }
+
+  async findByUserId(userId: string): Promise<UserRow | null> {
+    const row = await this.db.selectFrom('users').selectAll().where('user_id', '=', userId).executeTakeFirst();
+    return row ?? null;
+  }
+
+  /** The next generated numeric localpart: one past the largest numeric id ever used. */
+  async nextNumericId(): Promise<number> {
+    const row = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.max('numeric_id').as('max'))
+      .executeTakeFirst();
+    return Number(row?.max ?? 0) + 1;
+  }
+
+  async updatePasswordHash(userId: string, passwordHash: string | null): Promise<void> {
+    await this.db.updateTable('users').set({ password_hash: passwordHash }).where('user_id', '=', userId).execute();
+  }
+
+  /** Mark deactivated and drop the password; the row stays so the id is never reused. */
+  async deactivate(userId: string): Promise<void> {
+    await this.db
+      .updateTable('users')
+      .set({ deactivated: 1, password_hash: null })
+      .where('user_id', '=', userId)
+      .execute();
+  }
+
+  async updateAdmin(userId: string, isAdmin: boolean): Promise<void> {
+    await this.db
+      .updateTable('users')
+      .set({ is_admin: isAdmin ? 1 : 0 })
+      .where('user_id', '=', userId)
+      .execute();
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Row types of every table, for Kysely. Portable types only (shared/docs/style.md rule 5):
+ * text, integer 0/1 booleans, bigint millisecond timestamps (pg's int8 is parsed to number).
+ */
+export interface UsersTable {
+  /** Full user id, `@localpart:server`, as it was created. */
+  user_id: string;
+  localpart: string;
+  /** lower(localpart): the unique index that makes ids case-insensitively unique (spec-notes §2.5). */
+  localpart_lower: string;
+  /** The number when the localpart is all digits (generated ids, guests); finds the next free one. */
+  numeric_id: number | null;
+  /** argon2id PHC string; null for guests and accounts without a password. */
+  password_hash: string | null;
+  is_guest: number;
+  is_admin: number;
+  /** Set once, never cleared: a deactivated id is never reused and never logs in again. */
+  deactivated: number;
+  created_ts: number;
+}
+
+export interface DevicesTable {
+  user_id: string;
+  device_id: string;
+  display_name: string | null;
+  last_seen_ts: number | null;
+  last_seen_ip: string | null;
+  created_ts: number;
+}
+
+export interface AccessTokensTable {
+  /** Random row id; lets logs and refresh chains name a token without holding the secret. */
+  id: string;
+  /** SHA-256 (hex) of the token; the token itself is never stored. */
+  token_hash: string;
+  user_id: string;
+  device_id: string;
+  created_ts: number;
+  /** null: never expires (tokens issued without refresh tokens). */
+  expires_ts: number | null;
+  /** The refresh token issued with this access token, if any. */
+  refresh_token_id: string | null;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  device_id: string;
+  created_ts: number;
+  expires_ts: number | null;
+  /** Set when this token was exchanged: a second use of it means theft, and kills the chain. */
+  next_token_id: string | null;
+}
+
+export interface UiaSessionsTable {
+  session_id: string;
+  /** What the session authorises ("register", "POST /account/password"…); never reused across operations. */
+  operation: string;
+  /** For re-authentication operations: the owner of the access token that opened the session. */
+  user_id: string | null;
+  /** The request body of the first request (JSON), so later requests may omit it (spec: UIA). */
+  request_body: string;
+  /** Operation results remembered for idempotent retries, e.g. the registered user id (JSON). */
+  result: string | null;
+  created_ts: number;
+  expires_ts: number;
+}
+
+export interface UiaStagesTable {
+  session_id: string;
+  /** A completed stage; one row per stage, so concurrent completions cannot lose each other. */
+  stage: string;
+  /** Data the stage produced (JSON), e.g. which user a password stage proved. */
+  data: string | null;
+  /** Order of completion. */
+  completed_ts: number;
+  seq: number;
+}
+
+export interface Database {
+  users: UsersTable;
+  devices: DevicesTable;
+  access_tokens: AccessTokensTable;
+  refresh_tokens: RefreshTokensTable;
+  uia_sessions: UiaSessionsTable;
+  uia_stages: UiaStagesTable;
+}

@@ -1,0 +1,35 @@
+import type { Kysely } from 'kysely';
+import type { Dialect } from './open.js';
+import { AccessTokensRepo } from './repos/access-tokens.js';
+import { DevicesRepo } from './repos/devices.js';
+import { UiaSessionsRepo } from './repos/uia-sessions.js';
+import { UsersRepo } from './repos/users.js';
+import type { Database } from './schema.js';
+
+/**
+ * What services see of the database: one repository per aggregate, and transactions.
+ * Nothing dialect-specific leaks above this interface.
+ */
+export interface Storage {
+  readonly dialect: Dialect;
+  readonly users: UsersRepo;
+  readonly devices: DevicesRepo;
+  readonly accessTokens: AccessTokensRepo;
+  readonly uiaSessions: UiaSessionsRepo;
+  /** Run `fn` in one transaction; the Storage it receives runs every query inside it. */
+  transaction<T>(fn: (tx: Storage) => Promise<T>): Promise<T>;
+}
+
+export function createStorage(db: Kysely<Database>, dialect: Dialect): Storage {
+  return {
+    dialect,
+    users: new UsersRepo(db),
+    devices: new DevicesRepo(db),
+    accessTokens: new AccessTokensRepo(db),
+    uiaSessions: new UiaSessionsRepo(db),
+    transaction: (fn) =>
+      db.isTransaction
+        ? fn(createStorage(db, dialect))
+        : db.transaction().execute((trx) => fn(createStorage(trx, dialect))),
+  };
+}

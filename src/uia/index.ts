@@ -1,0 +1,3 @@
+export type { StageOutcome, UiaSuccess } from './engine.js';
+export { StageFailed, StageNotAllowed, UiaEngine } from './engine.js';
+export type { AuthDict, Stage, StageContext, UiaOperation } from './types.js';
