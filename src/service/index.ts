@@ -5,6 +5,7 @@ import { UiaEngine } from '../uia/engine.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import { type CaptchaVerifier, createSiteverifyClient } from './captcha.js';
+import { PasswordAuth } from './password-auth.js';
 import type { Hasher } from './passwords.js';
 import { RegistrationService } from './registration.js';
 import { SessionService } from './sessions.js';
@@ -29,6 +30,7 @@ export interface Services {
   tokens: TokenService;
   sessions: SessionService;
   users: UserService;
+  passwordAuth: PasswordAuth;
   uia: UiaEngine;
   registration: RegistrationService;
 }
@@ -38,6 +40,7 @@ export function createServices(deps: ServiceDeps): Services {
   const tokens = new TokenService({ storage, clock, random });
   const sessions = new SessionService({ clock, random, tokens });
   const users = new UserService({ storage, config, clock, hasher, sessions });
+  const passwordAuth = new PasswordAuth({ storage, config, hasher });
   const uia = new UiaEngine({ storage, clock, random, sessionLifetimeMs: config.uiaSessionLifetimeMs });
   const captcha: CaptchaVerifier | null =
     config.recaptchaPrivateKey === null
@@ -48,5 +51,5 @@ export function createServices(deps: ServiceDeps): Services {
           ...(deps.fetch && { fetch: deps.fetch }),
         });
   const registration = new RegistrationService({ config, uia, users, captcha });
-  return { config, clock, tokens, sessions, users, uia, registration };
+  return { config, clock, tokens, sessions, users, passwordAuth, uia, registration };
 }

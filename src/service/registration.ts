@@ -73,7 +73,7 @@ export class RegistrationService {
       password: { plain: password },
       isGuest: false,
       isAdmin: false,
-      login: { deviceId: null, initialDisplayName: null },
+      login: { deviceId: null, initialDisplayName: null, refreshToken: false },
     });
     if (outcome.stored) await this.deps.uia.deleteSession(outcome.session.session_id);
     return {

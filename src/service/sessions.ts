@@ -8,11 +8,17 @@ export interface NewSession {
   /** The client's device id to reuse, or null to create a new device. */
   deviceId: string | null;
   initialDisplayName: string | null;
+  /** The client opted in to refresh tokens (`refresh_token: true`, spec v1.3). */
+  refreshToken: boolean;
 }
 
 export interface StartedSession {
   deviceId: string;
   accessToken: string;
+  /** Set when `refreshToken` was asked for. */
+  refreshToken: string | null;
+  /** The access token's lifetime in ms, when it expires (refresh-token sessions). */
+  expiresInMs: number | null;
 }
 
 /**
@@ -30,7 +36,8 @@ export class SessionService {
     if (s.deviceId !== null) {
       this.deps.tokens.forget(await storage.accessTokens.deleteByDevice(s.userId, deviceId));
     }
+    // TODO(issue 3, refresh tokens): issue a refresh token and an expiring access token when asked.
     const accessToken = await this.deps.tokens.issueAccessToken(storage, s.userId, deviceId, null, null);
-    return { deviceId, accessToken };
+    return { deviceId, accessToken, refreshToken: null, expiresInMs: null };
   }
 }

@@ -16,13 +16,15 @@ export interface RegisterInput {
   isGuest: boolean;
   isAdmin: boolean;
   /** Log the new account in (a device and an access token) unless `inhibit_login`. */
-  login: { deviceId: string | null; initialDisplayName: string | null } | null;
+  login: { deviceId: string | null; initialDisplayName: string | null; refreshToken: boolean } | null;
 }
 
 export interface Registered {
   userId: string;
   deviceId: string | null;
   accessToken: string | null;
+  refreshToken: string | null;
+  expiresInMs: number | null;
 }
 
 /** How many times a generated numeric id may collide with a concurrent registration. */
@@ -99,12 +101,10 @@ export class UserService {
             createdTs: clock.now(),
           });
           if (!created) return null;
-          if (input.login === null) return { userId, deviceId: null, accessToken: null };
-          const session = await this.deps.sessions.start(tx, {
-            userId,
-            deviceId: input.login.deviceId,
-            initialDisplayName: input.login.initialDisplayName,
-          });
+          if (input.login === null) {
+            return { userId, deviceId: null, accessToken: null, refreshToken: null, expiresInMs: null };
+          }
+          const session = await this.deps.sessions.start(tx, { userId, ...input.login });
           return { userId, ...session };
         });
         if (result !== null) return result;

@@ -1,0 +1,66 @@
+import type { Config } from '../config/config.js';
+import { MatrixError } from '../errors.js';
+import type { UserRow } from '../storage/repos/users.js';
+import type { Storage } from '../storage/storage.js';
+import { localpartOf } from '../util/matrix-id.js';
+import type { Hasher } from './passwords.js';
+
+/**
+ * Who a password login or a password UIA stage names (spec: "Identifier types"): an
+ * `identifier` of type `m.id.user`, or the deprecated top-level `user`.
+ * Returns the raw user string (localpart or full id), or throws 400 for a malformed dict.
+ */
+export function userFromAuthDict(dict: Record<string, unknown>): string {
+  const identifier = dict.identifier;
+  if (identifier !== undefined) {
+    if (typeof identifier !== 'object' || identifier === null || Array.isArray(identifier)) {
+      throw new MatrixError('M_BAD_JSON', 'identifier must be an object');
+    }
+    const id = identifier as Record<string, unknown>;
+    if (id.type !== 'm.id.user') {
+      // Third-party (email, phone) identifiers need 3PID support, which Tessera has not yet.
+      throw new MatrixError('M_UNKNOWN', `Unknown login identifier type: ${String(id.type)}`);
+    }
+    if (typeof id.user !== 'string') throw new MatrixError('M_MISSING_PARAM', 'Missing JSON keys: identifier.user');
+    return id.user;
+  }
+  if (dict.user === undefined) throw new MatrixError('M_MISSING_PARAM', 'Missing JSON keys: identifier');
+  if (typeof dict.user !== 'string') throw new MatrixError('M_BAD_JSON', 'user must be a string');
+  return dict.user;
+}
+
+/**
+ * Password checks for login and for re-authentication. One place verifies passwords, so every
+ * path answers unknown users and wrong passwords alike: the same 403 M_FORBIDDEN, after the
+ * same hashing work (a dummy verification for unknown users).
+ */
+export class PasswordAuth {
+  constructor(private readonly deps: { storage: Storage; config: Config; hasher: Hasher }) {}
+
+  /**
+   * The account `user` (localpart or full id, any case) if `password` is its password; else
+   * 403 M_FORBIDDEN. A deactivated account answers 403 M_USER_DEACTIVATED (its password was
+   * dropped at deactivation, so no password can match). Upgrades the stored hash when it was
+   * made with other parameters.
+   */
+  async verify(user: string, password: string): Promise<UserRow> {
+    const { storage, config, hasher } = this.deps;
+    const localpart = localpartOf(user, config.serverName);
+    const row = localpart === null ? null : await storage.users.findByLocalpart(localpart);
+    if (row !== null && row.deactivated === 1) {
+      await hasher.verifyDummy(password);
+      throw new MatrixError('M_USER_DEACTIVATED', 'This account has been deactivated');
+    }
+    if (row === null || row.password_hash === null) {
+      await hasher.verifyDummy(password);
+      throw new MatrixError('M_FORBIDDEN', 'Invalid username or password');
+    }
+    if (!(await hasher.verify(row.password_hash, password))) {
+      throw new MatrixError('M_FORBIDDEN', 'Invalid username or password');
+    }
+    if (hasher.needsRehash(row.password_hash)) {
+      await storage.users.updatePasswordHash(row.user_id, await hasher.hash(password));
+    }
+    return row;
+  }
+}
