@@ -1,7 +1,23 @@
 import { accountRoutes } from './client/account.js';
+import { authFallbackRoutes } from './client/auth-fallback.js';
+import { deviceRoutes } from './client/devices.js';
+import { loginRoutes } from './client/login.js';
+import { logoutRoutes } from './client/logout.js';
+import { refreshRoutes } from './client/refresh.js';
+import { registerRoutes } from './client/register.js';
 import { registerV1Routes } from './client/register-v1.js';
 import { versionsRoutes } from './client/versions.js';
 import type { Route } from './route.js';
 
 /** Every endpoint Tessera serves; each file declares its routes with all their path aliases. */
-export const allRoutes: Route[] = [...versionsRoutes, ...registerV1Routes, ...accountRoutes];
+export const allRoutes: Route[] = [
+  ...versionsRoutes,
+  ...registerV1Routes,
+  ...registerRoutes,
+  ...authFallbackRoutes,
+  ...accountRoutes,
+  ...deviceRoutes,
+  ...loginRoutes,
+  ...logoutRoutes,
+  ...refreshRoutes,
+];

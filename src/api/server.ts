@@ -93,6 +93,16 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     rep.headers(CORS_HEADERS);
   });
 
+  // A request still in flight at shutdown ends its connection with its reply; otherwise the
+  // client's keep-alive socket would hold `close()` open for Fastify's 72 s keep-alive timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, rep) => {
+    if (closing) rep.header('connection', 'close');
+  });
+
   // OPTIONS on any path succeeds without running an endpoint (conformance E4, A0.3).
   app.route({ method: 'OPTIONS', url: '*', handler: async (_req, rep) => rep.code(204).send() });
 

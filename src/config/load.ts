@@ -3,7 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { Value } from 'typebox/value';
 import { parseDocument } from 'yaml';
 import type { Config, RateLimitConfig } from './config.js';
-import { ConfigFileSchema, KNOWN_TOP_LEVEL_KEYS } from './schema.js';
+import { describeSchemaError, unknownKeys } from './diagnostics.js';
+import { ConfigFileSchema } from './schema.js';
 
 /** A config problem an operator must fix; the CLI prints it and exits with status 2. */
 export class ConfigError extends Error {
@@ -34,7 +35,18 @@ export function parseDuration(value: number | string): number {
   if (typeof value === 'number') return value;
   const match = /^([0-9]+)(ms|s|m|h|d|w|y)?$/.exec(value);
   if (!match) throw new ConfigError(`invalid duration: ${value}`);
-  return Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']!;
+  const ms = Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']!;
+  if (!Number.isSafeInteger(ms)) throw new ConfigError(`invalid duration: ${value} is too long`);
+  return ms;
+}
+
+/** Like parseDuration, but a problem names the config key. */
+function durationAt(key: string, value: number | string): number {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new ConfigError(`invalid config value at ${key}: ${(err as Error).message}`);
+  }
 }
 
 export function loadConfigFile(path: string): LoadedConfig {
@@ -50,9 +62,19 @@ export function loadConfigFile(path: string): LoadedConfig {
 /** Parse and validate YAML text; relative SQLite paths resolve against `baseDir`. */
 export function parseConfig(text: string, baseDir: string): LoadedConfig {
   // parseDocument (not parse) so duplicate keys are reported instead of silently overwritten.
-  const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(`config is not valid YAML: ${doc.errors[0]!.message}`);
+  // YAML 1.1, as Synapse reads its config with PyYAML: `yes`/`no`/`on`/`off` are booleans and
+  // `<<` merge keys work, so a homeserver.yaml means the same thing to both servers.
+  const doc = parseDocument(text, { uniqueKeys: true, version: '1.1' });
+  const error = doc.errors[0];
+  if (error !== undefined) {
+    if (error.code === 'DUPLICATE_KEY') {
+      // The error points at the key's first character; the key runs to its colon.
+      const found = /^("[^"]*"|'[^']*'|[^:\n]+)/.exec(text.slice(error.pos[0]));
+      const key = (found?.[1] ?? '').trim().replace(/^["']|["']$/g, '');
+      const line = error.linePos?.[0].line;
+      throw new ConfigError(`config has a duplicate key '${key}'${line === undefined ? '' : ` (line ${line})`}`);
+    }
+    throw new ConfigError(`config is not valid YAML: ${error.message}`);
   }
   const raw: unknown = doc.toJS() ?? {};
   return validateConfig(raw, baseDir);
@@ -63,24 +85,31 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
     throw new ConfigError('config must be a YAML mapping');
   }
   if (!Value.Check(ConfigFileSchema, raw)) {
-    const first =
-      [...Value.Errors(ConfigFileSchema, raw)].find((e) => e.keyword !== 'anyOf') ??
-      [...Value.Errors(ConfigFileSchema, raw)][0];
-    const key = first?.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(top level)';
-    const missing = first?.keyword === 'required' ? ` (${String(first.params.requiredProperties ?? '')})` : '';
-    throw new ConfigError(`invalid config value at ${key}${missing}: ${first?.message ?? 'invalid'}`);
+    throw new ConfigError(describeSchemaError([...Value.Errors(ConfigFileSchema, raw)]));
   }
   const file = raw;
-  const warnings = Object.keys(file)
-    .filter((k) => !KNOWN_TOP_LEVEL_KEYS.has(k))
-    .map((k) => `config key '${k}' is not used by Tessera and was ignored`);
+  const warnings = unknownKeys(ConfigFileSchema, file).map(
+    (k) => `config key '${k}' is not used by Tessera and was ignored`,
+  );
 
-  const listeners = (file.listeners ?? [{ port: 8008, bind_addresses: ['127.0.0.1'] }]).map((l) => ({
-    port: l.port,
-    bindAddresses: l.bind_addresses ?? ['127.0.0.1'],
-    xForwarded: l.x_forwarded ?? false,
-  }));
-  const firstListener = listeners[0]!;
+  // Synapse's metrics/manhole/replication listeners may stay in a shared config: not served.
+  const allListeners = file.listeners ?? [{ port: 8008, bind_addresses: ['127.0.0.1'] }];
+  allListeners.forEach((l, i) => {
+    if (l.type !== undefined && l.type !== 'http') {
+      warnings.push(`listener listeners[${i}] (type ${l.type}) is not served by Tessera and was ignored`);
+    }
+  });
+  const listeners = allListeners
+    .filter((l) => l.type === undefined || l.type === 'http')
+    .map((l) => ({
+      port: l.port,
+      bindAddresses: l.bind_addresses ?? ['127.0.0.1'],
+      xForwarded: l.x_forwarded ?? false,
+    }));
+  const firstListener = listeners[0];
+  if (firstListener === undefined) {
+    throw new ConfigError('invalid config value at listeners: no listener of type http');
+  }
 
   const dbName = file.database?.name ?? 'sqlite3';
   const args = file.database?.args ?? {};
@@ -119,7 +148,10 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
     burstCount: r?.burst_count ?? d.burstCount,
   });
   const policy = file.password_config?.policy;
-  const host = firstListener.bindAddresses[0] === '0.0.0.0' ? '127.0.0.1' : firstListener.bindAddresses[0];
+  // A wildcard bind address is not a reachable host; IPv6 literals need brackets in URLs.
+  const bound = firstListener.bindAddresses[0]!;
+  const host =
+    bound === '0.0.0.0' ? '127.0.0.1' : bound === '::' ? '[::1]' : bound.includes(':') ? `[${bound}]` : bound;
 
   const config: Config = {
     serverName: file.server_name,
@@ -153,15 +185,17 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
     refreshableAccessTokenLifetimeMs:
       file.refreshable_access_token_lifetime === undefined
         ? 300_000
-        : parseDuration(file.refreshable_access_token_lifetime),
+        : durationAt('refreshable_access_token_lifetime', file.refreshable_access_token_lifetime),
     refreshTokenLifetimeMs:
-      file.refresh_token_lifetime === undefined ? null : parseDuration(file.refresh_token_lifetime),
+      file.refresh_token_lifetime === undefined
+        ? null
+        : durationAt('refresh_token_lifetime', file.refresh_token_lifetime),
     passwordHashing: {
       memoryKib: file.password_hashing?.memory_kib ?? 19456,
       iterations: file.password_hashing?.iterations ?? 2,
       parallelism: file.password_hashing?.parallelism ?? 1,
     },
-    uiaSessionLifetimeMs: parseDuration(file.uia_session_lifetime ?? '30m'),
+    uiaSessionLifetimeMs: durationAt('uia_session_lifetime', file.uia_session_lifetime ?? '30m'),
     maxRequestBodySize: file.max_request_body_size ?? 1024 * 1024,
     logLevel: file.log_level ?? 'info',
     logFormat: file.log_format ?? (process.stdout.isTTY ? 'pretty' : 'json'),

@@ -18,7 +18,8 @@ const RateLimit = Type.Object({
 const Listener = Type.Object({
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
   bind_addresses: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
-  type: Type.Optional(Type.Literal('http')),
+  /** Synapse's other listener types (metrics, manhole, replication) are accepted and not served. */
+  type: Type.Optional(Type.String({ minLength: 1 })),
   tls: Type.Optional(Type.Literal(false)),
   x_forwarded: Type.Optional(Type.Boolean()),
   resources: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
@@ -99,6 +100,3 @@ export const ConfigFileSchema = Type.Object({
   /** Tessera: "json" (default) or "pretty" (default when stdout is a terminal). */
   log_format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('pretty')])),
 });
-
-/** Keys Tessera reads; any other top-level key gets a warning naming it. */
-export const KNOWN_TOP_LEVEL_KEYS = new Set(Object.keys(ConfigFileSchema.properties));

@@ -1,39 +1,75 @@
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
+import { build as prettyStream } from 'pino-pretty';
+
+export interface LoggerOptions {
+  level: string;
+  format: 'json' | 'pretty';
+  /** Where lines go (default standard output); tests pass a stream they read back. */
+  destination?: DestinationStream;
+}
+
+/** Keys whose values never reach the log (style.md §8.8), up to three levels deep. */
+const SECRET_KEYS = [
+  'authorization',
+  'password',
+  'new_password',
+  'access_token',
+  'refresh_token',
+  'token',
+  'registration_shared_secret',
+  'recaptcha_private_key',
+];
+const REDACT_PATHS = ['req.headers.authorization', ...SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`])];
 
 /**
  * The process logger: JSON lines by default, pretty when asked (or on a terminal). Secrets
  * never reach it: authorization headers, passwords and tokens are redacted, and request URLs
  * are logged through `redactUrl`.
  */
-export function createLogger(opts: { level: string; format: 'json' | 'pretty' }): Logger {
-  const redact = {
-    paths: [
-      'req.headers.authorization',
-      'headers.authorization',
-      '*.password',
-      '*.new_password',
-      '*.access_token',
-      '*.refresh_token',
-      '*.token',
-      'password',
-      'access_token',
-    ],
-    censor: '[redacted]',
-  };
+export function createLogger(opts: LoggerOptions): Logger {
+  const base = { level: opts.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
   if (opts.format === 'pretty') {
-    return pino({
-      level: opts.level,
-      redact,
-      transport: {
-        target: 'pino-pretty',
-        options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
-      },
-    });
+    const pretty = {
+      colorize: opts.destination === undefined,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname',
+    };
+    if (opts.destination !== undefined) {
+      return pino(base, prettyStream({ ...pretty, destination: opts.destination as NodeJS.WritableStream }));
+    }
+    return pino({ ...base, transport: { target: 'pino-pretty', options: pretty } });
   }
-  return pino({ level: opts.level, redact });
+  return opts.destination === undefined ? pino(base) : pino(base, opts.destination);
 }
 
-/** The URL with any `access_token` query parameter hidden. */
+/** Query parameters whose values are credentials (spec: `access_token` query parameter). */
+const SECRET_QUERY_KEYS = new Set(['access_token', 'refresh_token', 'token', 'password']);
+
+/**
+ * The URL with the values of credential query parameters hidden. Keys are compared after
+ * percent-decoding, as the query parser decodes them: `access%5Ftoken=` is a token too.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&]access_token=)[^&#]*/gi, '$1[redacted]');
+  const q = url.indexOf('?');
+  if (q === -1) return url;
+  const hash = url.indexOf('#', q);
+  const query = url.slice(q + 1, hash === -1 ? undefined : hash);
+  const redacted = query
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const rawKey = eq === -1 ? pair : pair.slice(0, eq);
+      return SECRET_QUERY_KEYS.has(decodeKey(rawKey).toLowerCase()) ? `${rawKey}=[redacted]` : pair;
+    })
+    .join('&');
+  return `${url.slice(0, q + 1)}${redacted}${hash === -1 ? '' : url.slice(hash)}`;
+}
+
+function decodeKey(key: string): string {
+  try {
+    return decodeURIComponent(key.replaceAll('+', ' '));
+  } catch {
+    // Malformed escapes: decode what can be decoded so `access%5Ftoken%` is still caught.
+    return key.replace(/%([0-9a-f]{2})/gi, (_m, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  }
 }

@@ -4,9 +4,13 @@ import type { Storage } from '../storage/storage.js';
 import { UiaEngine } from '../uia/engine.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
+import { AccountService } from './account.js';
 import { type CaptchaVerifier, createSiteverifyClient } from './captcha.js';
+import { DeviceService } from './devices.js';
+import { LoginService } from './login.js';
 import { PasswordAuth } from './password-auth.js';
 import type { Hasher } from './passwords.js';
+import { ReauthService } from './reauth.js';
 import { RegistrationService } from './registration.js';
 import { SessionService } from './sessions.js';
 import { TokenService } from './tokens.js';
@@ -29,16 +33,19 @@ export interface Services {
   clock: Clock;
   tokens: TokenService;
   sessions: SessionService;
+  login: LoginService;
   users: UserService;
   passwordAuth: PasswordAuth;
   uia: UiaEngine;
   registration: RegistrationService;
+  devices: DeviceService;
+  account: AccountService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
   const { storage, config, clock, random, hasher } = deps;
   const tokens = new TokenService({ storage, clock, random });
-  const sessions = new SessionService({ clock, random, tokens });
+  const sessions = new SessionService({ storage, config, clock, random, tokens, log: deps.log });
   const users = new UserService({ storage, config, clock, hasher, sessions });
   const passwordAuth = new PasswordAuth({ storage, config, hasher });
   const uia = new UiaEngine({ storage, clock, random, sessionLifetimeMs: config.uiaSessionLifetimeMs });
@@ -50,6 +57,10 @@ export function createServices(deps: ServiceDeps): Services {
           secret: config.recaptchaPrivateKey,
           ...(deps.fetch && { fetch: deps.fetch }),
         });
-  const registration = new RegistrationService({ config, uia, users, captcha });
-  return { config, clock, tokens, sessions, users, passwordAuth, uia, registration };
+  const registration = new RegistrationService({ config, storage, uia, users, sessions, captcha });
+  const reauth = new ReauthService({ storage, uia, passwordAuth });
+  const devices = new DeviceService({ storage, tokens, reauth });
+  const account = new AccountService({ storage, config, hasher, tokens, reauth });
+  const login = new LoginService({ storage, config, passwordAuth, sessions });
+  return { config, clock, tokens, sessions, login, users, passwordAuth, uia, registration, devices, account };
 }

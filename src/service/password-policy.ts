@@ -10,11 +10,13 @@ export const MAX_PASSWORD_LENGTH = 512;
  */
 export function checkPasswordPolicy(password: string, policy: PasswordPolicy | null): void {
   if (password.length === 0) throw new MatrixError('M_WEAK_PASSWORD', 'Password must not be empty');
-  if (password.length > MAX_PASSWORD_LENGTH) {
+  // Characters (code points), as Python's len() counts them in Synapse, not UTF-16 units.
+  const length = password.length > 2 * MAX_PASSWORD_LENGTH ? password.length : [...password].length;
+  if (length > MAX_PASSWORD_LENGTH) {
     throw new MatrixError('M_INVALID_PARAM', `Password must be at most ${MAX_PASSWORD_LENGTH} characters`);
   }
   if (policy === null) return;
-  if (password.length < policy.minimumLength) {
+  if (length < policy.minimumLength) {
     throw new MatrixError('M_WEAK_PASSWORD', `Password must be at least ${policy.minimumLength} characters`);
   }
   if (policy.requireDigit && !/[0-9]/.test(password)) {

@@ -1,10 +1,14 @@
 import type { Config } from '../config/config.js';
 import { MatrixError } from '../errors.js';
+import type { Storage } from '../storage/storage.js';
 import type { UiaEngine } from '../uia/engine.js';
+import { dummyStage } from '../uia/stages/dummy.js';
 import { recaptchaStage } from '../uia/stages/recaptcha.js';
 import { type V1Credentials, v1PasswordStage } from '../uia/stages/v1-password.js';
 import type { AuthDict, Stage, UiaOperation } from '../uia/types.js';
+import { userId as makeUserId } from '../util/matrix-id.js';
 import type { CaptchaVerifier } from './captcha.js';
+import type { SessionService } from './sessions.js';
 import type { UserService } from './users.js';
 
 /** A v1 registration flow as the seed lists it: `type` is the first stage, `stages` all of them. */
@@ -17,15 +21,75 @@ export type V1Result =
   | { kind: 'next'; next: string; session: string }
   | { kind: 'registered'; userId: string; accessToken: string; deviceId: string; homeServer: string };
 
-/** Registration: the flows the config offers, and the v1 protocol (the seed). */
+/** A v3 `POST /register` request, its JSON already type-checked; absent fields are undefined. */
+export interface V3RegisterRequest {
+  kind: 'user' | 'guest';
+  /** The raw `auth` dict (the UIA engine checks its shape), undefined when absent. */
+  auth: unknown;
+  username?: string;
+  password?: string;
+  deviceId?: string;
+  initialDisplayName?: string;
+  inhibitLogin?: boolean;
+  refreshToken?: boolean;
+}
+
+/** The v3 result; the login fields are null with `inhibit_login`. */
+export interface V3Registered {
+  userId: string;
+  homeServer: string;
+  deviceId: string | null;
+  accessToken: string | null;
+  refreshToken: string | null;
+  expiresInMs: number | null;
+}
+
+/**
+ * What a v3 registration session remembers between requests (spec-notes §1.3.3): the request
+ * fields under their JSON names, and the password only as its argon2id hash, never in clear.
+ */
+interface StoredRegistration {
+  username?: string;
+  device_id?: string;
+  initial_device_display_name?: string;
+  inhibit_login?: boolean;
+  refresh_token?: boolean;
+  password_hash?: string;
+}
+
+const STORED_KEYS = [
+  'username',
+  'device_id',
+  'initial_device_display_name',
+  'inhibit_login',
+  'refresh_token',
+  'password_hash',
+] as const;
+
+type Login = { deviceId: string | null; initialDisplayName: string | null; refreshToken: boolean };
+
+/** Thrown inside the registration transaction when the session already names another account. */
+class SessionAlreadyRegistered extends Error {}
+
+/** The user id a v3 registration session created, from its `result` column. */
+function registeredUserOf(result: string | null): string | null {
+  if (result === null) return null;
+  const parsed = JSON.parse(result) as { user_id?: unknown };
+  return typeof parsed.user_id === 'string' ? parsed.user_id : null;
+}
+
+/** Registration: the flows the config offers, the v1 protocol (the seed) and v3 (current spec). */
 export class RegistrationService {
   private readonly v1Op: UiaOperation;
+  private readonly v3Op: UiaOperation;
 
   constructor(
     private readonly deps: {
       config: Config;
+      storage: Storage;
       uia: UiaEngine;
       users: UserService;
+      sessions: SessionService;
       captcha: CaptchaVerifier | null;
     },
   ) {
@@ -39,6 +103,24 @@ export class RegistrationService {
       stages,
       userId: null,
       persistBody: () => ({}),
+    };
+    const v3Stages = new Map<string, Stage>([['m.login.dummy', dummyStage]]);
+    if (deps.captcha !== null) {
+      v3Stages.set('m.login.recaptcha', recaptchaStage(deps.captcha, config.recaptchaPublicKey, 'uia'));
+    }
+    this.v3Op = {
+      name: 'register',
+      // Synapse puts the captcha in front of every flow and keeps the dummy stage last, so the
+      // captcha alone never finishes a flow (conformance B6.5; SyTest "Register with a recaptcha").
+      flows: config.enableRegistrationCaptcha ? [['m.login.recaptcha', 'm.login.dummy']] : [['m.login.dummy']],
+      stages: v3Stages,
+      userId: null,
+      // Only the known fields, and the password only as `password_hash` (set by registerV3).
+      persistBody: (body) => {
+        const kept: Record<string, unknown> = {};
+        for (const key of STORED_KEYS) if (body[key] !== undefined) kept[key] = body[key];
+        return kept;
+      },
     };
   }
 
@@ -83,5 +165,166 @@ export class RegistrationService {
       deviceId: registered.deviceId!,
       homeServer: this.deps.config.serverName,
     };
+  }
+
+  /**
+   * POST /register (v3, spec "Account registration"), the whole request:
+   * - `kind=guest`: no UIA, a generated numeric id, no password (spec: guest access).
+   * - otherwise the ordinary checks come first (registration disabled, username, password
+   *   policy; spec-notes §1.3.1), then UIA, then the account.
+   * - A session that already created an account logs that account in again (a new device
+   *   and token) instead of answering M_USER_IN_USE: the client lost the first response
+   *   (spec-notes §1.3.11). The id is bound to the session inside the registration
+   *   transaction, so two concurrent retries cannot create two accounts.
+   */
+  async registerV3(req: V3RegisterRequest, remoteIp: string): Promise<V3Registered> {
+    if (req.kind === 'guest') return this.registerGuest(req);
+    this.assertEnabled();
+    const { users, uia, config } = this.deps;
+
+    const auth = req.auth as AuthDict | undefined;
+    const sessionId = typeof auth?.session === 'string' ? auth.session : null;
+    const already = sessionId === null ? null : registeredUserOf((await uia.loadSession(this.v3Op, sessionId)).result);
+    if (req.username !== undefined) {
+      const localpart = users.normaliseLocalpart(req.username);
+      if (already === null) await users.assertAvailable(localpart);
+      else this.assertSameUser(already, localpart);
+    }
+
+    const fields: StoredRegistration = {
+      ...(req.username !== undefined && { username: req.username }),
+      ...(req.deviceId !== undefined && { device_id: req.deviceId }),
+      ...(req.initialDisplayName !== undefined && { initial_device_display_name: req.initialDisplayName }),
+      ...(req.inhibitLogin !== undefined && { inhibit_login: req.inhibitLogin }),
+      ...(req.refreshToken !== undefined && { refresh_token: req.refreshToken }),
+    };
+    // Hash now (policy first: M_WEAK_PASSWORD before the challenge); only the hash is stored
+    // with the session, and a later request without `password` reuses it (conformance B2.4).
+    if (req.password !== undefined) fields.password_hash = await users.hashNewPassword(req.password);
+
+    const success = await uia.authenticate(
+      this.v3Op,
+      { ...fields, ...(req.auth !== undefined && { auth: req.auth }) },
+      remoteIp,
+    );
+    const body = success.body as StoredRegistration;
+    const login: Login | null =
+      body.inhibit_login === true
+        ? null
+        : {
+            deviceId: body.device_id ?? null,
+            initialDisplayName: body.initial_device_display_name ?? null,
+            refreshToken: body.refresh_token === true,
+          };
+    const localpart = body.username === undefined ? null : users.normaliseLocalpart(body.username);
+    const session = success.session;
+
+    const earlier = registeredUserOf(session.result);
+    if (earlier !== null) return this.loginAgain(earlier, localpart, login);
+    try {
+      const registered = await users.register({
+        localpart,
+        password: body.password_hash === undefined ? null : { hash: body.password_hash },
+        isGuest: false,
+        isAdmin: false,
+        login,
+        onCreated: async (tx, userId) => {
+          const bound = await tx.uiaSessions.setResultOnce(session.session_id, JSON.stringify({ user_id: userId }));
+          if (registeredUserOf(bound) !== userId) throw new SessionAlreadyRegistered();
+        },
+      });
+      return { ...registered, homeServer: config.serverName };
+    } catch (err) {
+      // A concurrent request of this session won: log its account in. (With a chosen name the
+      // loser sees M_USER_IN_USE from the unique index; with a generated one, our guard above.)
+      const lost =
+        err instanceof SessionAlreadyRegistered || (err instanceof MatrixError && err.errcode === 'M_USER_IN_USE');
+      if (!lost) throw err;
+      const winner = registeredUserOf((await uia.loadSession(this.v3Op, session.session_id)).result);
+      if (winner === null) throw err;
+      return this.loginAgain(winner, localpart, login);
+    }
+  }
+
+  /** Synapse: "A different user ID has already been registered for this session" (conformance B2.5). */
+  private assertSameUser(registered: string, localpart: string | null): void {
+    if (localpart !== null && makeUserId(localpart, this.deps.config.serverName) !== registered) {
+      throw new MatrixError('M_UNKNOWN', 'A different user ID has already been registered for this session');
+    }
+  }
+
+  /** The idempotent retry: the session's account, with a new login unless `inhibit_login`. */
+  private async loginAgain(userId: string, localpart: string | null, login: Login | null): Promise<V3Registered> {
+    this.assertSameUser(userId, localpart);
+    const { storage, sessions, config } = this.deps;
+    const user = await storage.users.findByUserId(userId);
+    if (user === null || user.deactivated === 1) {
+      throw new MatrixError('M_USER_DEACTIVATED', 'This account has been deactivated');
+    }
+    const none = { deviceId: null, accessToken: null, refreshToken: null, expiresInMs: null };
+    if (login === null) return { userId, homeServer: config.serverName, ...none };
+    const started = await storage.transaction((tx) => sessions.start(tx, { userId, ...login }));
+    return { userId, homeServer: config.serverName, ...started };
+  }
+
+  /**
+   * `POST /register?kind=guest` (spec: "Guest access"): allowed only with `allow_guest_access`,
+   * even when registration is otherwise closed (as in Synapse). Everything in the body but
+   * `initial_device_display_name` is ignored; the server picks the id and the device.
+   */
+  private async registerGuest(req: V3RegisterRequest): Promise<V3Registered> {
+    if (!this.deps.config.allowGuestAccess) {
+      throw new MatrixError('M_GUEST_ACCESS_FORBIDDEN', 'Guest access is disabled');
+    }
+    const registered = await this.deps.users.register({
+      localpart: null,
+      password: null,
+      isGuest: true,
+      isAdmin: false,
+      login: { deviceId: null, initialDisplayName: req.initialDisplayName ?? null, refreshToken: false },
+    });
+    return { ...registered, homeServer: this.deps.config.serverName };
+  }
+
+  /**
+   * GET /register/available (spec): 200 when `username` could be registered now. Like Synapse
+   * (conformance B7.5) the name is not lower-cased here: `Alice` is M_INVALID_USERNAME.
+   */
+  async checkAvailable(username: string): Promise<void> {
+    this.assertEnabled();
+    const { users } = this.deps;
+    if (username !== username.toLowerCase()) {
+      throw new MatrixError('M_INVALID_USERNAME', "User ID can only contain characters a-z, 0-9, or '=_-./+'");
+    }
+    await users.assertAvailable(users.normaliseLocalpart(username));
+  }
+
+  /**
+   * The captcha fallback page (spec "Fallback"; conformance E8) for a live v3 registration
+   * session: the site key to show. 404 when the captcha is not configured.
+   */
+  async captchaFallback(sessionId: string): Promise<{ publicKey: string }> {
+    const { config } = this.deps;
+    if (this.deps.captcha === null || config.recaptchaPublicKey === null) {
+      throw new MatrixError('M_UNKNOWN', 'Unknown auth stage type', {}, 404);
+    }
+    await this.deps.uia.loadSession(this.v3Op, sessionId);
+    return { publicKey: config.recaptchaPublicKey };
+  }
+
+  /**
+   * The fallback page's answer: completes `m.login.recaptcha` in the session, so the client's
+   * next `{"auth":{"session":S}}` sees it in `completed`. A refused captcha is a plain error
+   * here (the page shows it and offers the widget again), not a UIA challenge.
+   */
+  async completeCaptchaFallback(sessionId: string, response: string, remoteIp: string): Promise<void> {
+    await this.captchaFallback(sessionId);
+    const session = await this.deps.uia.loadSession(this.v3Op, sessionId);
+    await this.deps.uia.submitStage(
+      this.v3Op,
+      session,
+      { type: 'm.login.recaptcha', response, session: sessionId },
+      remoteIp,
+    );
   }
 }

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { MatrixError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
@@ -106,11 +107,49 @@ export class TokenService {
     return t.token;
   }
 
+  /** Store a new refresh token for a device; `used` true when it has no predecessor to retire. */
+  async issueRefreshToken(
+    storage: Storage,
+    userId: string,
+    deviceId: string,
+    expiresTs: number | null,
+    used: boolean,
+  ): Promise<{ token: string; id: string }> {
+    const t = this.newRefreshToken();
+    await storage.refreshTokens.create({
+      id: t.id,
+      tokenHash: t.hash,
+      userId,
+      deviceId,
+      createdTs: this.clock.now(),
+      expiresTs,
+      used: used ? 1 : 0,
+    });
+    return { token: t.token, id: t.id };
+  }
+
   /**
-   * The requester a token belongs to, or null when the token is unknown, expired, or its
-   * account deactivated. Served from a small cache keyed by the token's hash.
+   * The first use of refresh token `refreshTokenId` (exchanged, or an access token issued with
+   * it presented). The spec keeps the previous refresh token valid "until the new access token
+   * or refresh token is used" (refresh.yaml; client-server API "Refreshing access tokens"):
+   * from now on the predecessor is dead (a later use of it is theft), and the access tokens
+   * issued with it stop working. The spec lets a server keep or drop the old access token; we
+   * drop it here, not at refresh time, so requests a client has in flight with it do not fail.
+   * Returns the access-token hashes deleted; the caller forgets them after committing.
    */
-  async validate(token: string): Promise<Requester | null> {
+  async confirmRefreshUse(storage: Storage, refreshTokenId: string): Promise<string[]> {
+    if (!(await storage.refreshTokens.markUsed(refreshTokenId))) return [];
+    return storage.accessTokens.deleteByPredecessorOf(refreshTokenId);
+  }
+
+  /**
+   * The requester a token belongs to, or null when the token is unknown or its account
+   * deactivated. An expired token (refresh-token sessions) throws 401 M_UNKNOWN_TOKEN with
+   * `soft_logout: true` (spec "Soft logout": the client may refresh and keep its data), unless
+   * `allowExpired` (logout accepts an expired token, as Synapse does). Served from a small cache
+   * keyed by the token's hash.
+   */
+  async validate(token: string, opts: { allowExpired?: boolean } = {}): Promise<Requester | null> {
     const hash = sha256Hex(token);
     const now = this.clock.now();
     const cached = this.cache.get(hash);
@@ -120,7 +159,7 @@ export class TokenService {
       if (timingSafeEqual(Buffer.from(cached.requester.tokenHash), Buffer.from(hash))) return cached.requester;
     }
     const owner = await this.storage.accessTokens.findOwnerByHash(hash);
-    if (owner === null || owner.deactivated === 1 || (owner.expires_ts !== null && owner.expires_ts <= now)) {
+    if (owner === null || owner.deactivated === 1) {
       this.cache.delete(hash);
       return null;
     }
@@ -131,6 +170,17 @@ export class TokenService {
       isAdmin: owner.is_admin === 1,
       tokenHash: hash,
     };
+    if (owner.expires_ts !== null && owner.expires_ts <= now) {
+      this.cache.delete(hash);
+      if (opts.allowExpired === true) return requester;
+      throw new MatrixError('M_UNKNOWN_TOKEN', 'Access token has expired', { soft_logout: true });
+    }
+    if (owner.refresh_token_id !== null && owner.refresh_used === 0) {
+      // First use of a refreshed token: retire the previous link of the chain (only once: the
+      // flag is set now, and cached validations skip this branch).
+      const refreshTokenId = owner.refresh_token_id;
+      this.forget(await this.storage.transaction((tx) => this.confirmRefreshUse(tx, refreshTokenId)));
+    }
     if (this.cache.size >= this.cacheMaxEntries) {
       // Drop the oldest entry (Map keeps insertion order): a cache, safe to lose.
       const oldest = this.cache.keys().next().value;

@@ -17,6 +17,12 @@ export interface RegisterInput {
   isAdmin: boolean;
   /** Log the new account in (a device and an access token) unless `inhibit_login`. */
   login: { deviceId: string | null; initialDisplayName: string | null; refreshToken: boolean } | null;
+  /**
+   * Runs inside the registration transaction once the account row exists, before the login;
+   * throwing rolls the account back. v3 registration binds the new id to its UIA session here,
+   * so a concurrent duplicate of one session cannot create a second account.
+   */
+  onCreated?: (tx: Storage, userId: string) => Promise<void>;
 }
 
 export interface Registered {
@@ -101,6 +107,7 @@ export class UserService {
             createdTs: clock.now(),
           });
           if (!created) return null;
+          if (input.onCreated) await input.onCreated(tx, userId);
           if (input.login === null) {
             return { userId, deviceId: null, accessToken: null, refreshToken: null, expiresInMs: null };
           }

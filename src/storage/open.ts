@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config/config.js';
 import { migrations } from './migrations/index.js';
@@ -42,51 +42,89 @@ export function postgresPoolConfig(cfg: Extract<DatabaseConfig, { kind: 'postgre
 
 /** Open the configured database and bring its schema up to date. */
 export async function openDatabase(cfg: DatabaseConfig): Promise<OpenDatabase> {
-  let db: Kysely<Database>;
-  let dialect: Dialect;
-  if (cfg.kind === 'sqlite') {
-    if (cfg.path !== ':memory:') mkdirSync(dirname(cfg.path), { recursive: true });
-    const sqlite = new SQLite(cfg.path);
-    sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('synchronous = NORMAL');
-    sqlite.pragma('foreign_keys = ON');
-    sqlite.pragma('busy_timeout = 5000');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-    dialect = 'sqlite';
-  } else {
-    const poolConfig = postgresPoolConfig(cfg);
-    if (cfg.schema !== null) {
-      // The schema must exist before search_path can point at it.
-      const { options: _o, ...withoutSearchPath } = poolConfig;
-      const client = new pg.Client(withoutSearchPath);
-      await client.connect();
-      try {
-        await client.query(`CREATE SCHEMA IF NOT EXISTS "${cfg.schema}"`);
-      } finally {
-        await client.end();
-      }
-    }
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool(poolConfig) }) });
-    dialect = 'postgres';
-  }
+  const open = cfg.kind === 'sqlite' ? openSqlite(cfg.path) : await openPostgres(cfg);
   try {
-    await migrate(db);
+    await open.migrate();
   } catch (err) {
-    await db.destroy();
+    await open.db.destroy();
     throw err;
   }
-  return { db, dialect, close: () => db.destroy() };
+  return { db: open.db, dialect: open.dialect, close: () => open.db.destroy() };
 }
 
-export async function migrate(db: Kysely<Database>): Promise<void> {
+interface Unmigrated {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  migrate(): Promise<void>;
+}
+
+function openSqlite(path: string): Unmigrated {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new SQLite(path);
+  // WAL lets several processes share the file: readers never block the one writer.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, dialect: 'sqlite', migrate: () => migrateSqlite(db, sqlite) };
+}
+
+async function openPostgres(cfg: Extract<DatabaseConfig, { kind: 'postgres' }>): Promise<Unmigrated> {
+  const poolConfig = postgresPoolConfig(cfg);
+  if (cfg.schema !== null) {
+    // The schema must exist before search_path can point at it.
+    const { options: _o, ...withoutSearchPath } = poolConfig;
+    const client = new pg.Client(withoutSearchPath);
+    await client.connect();
+    try {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS "${cfg.schema}"`);
+    } catch (err) {
+      // Several processes starting at once race here: IF NOT EXISTS does not stop PostgreSQL
+      // from raising a unique violation on its catalogue. Either way the schema exists.
+      if (!isUniqueViolation(err) && (err as { code?: unknown }).code !== '42P06') throw err;
+    } finally {
+      await client.end();
+    }
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool(poolConfig) }) });
+  // Kysely's Migrator holds an advisory lock on PostgreSQL: concurrent starts are safe. Its
+  // bookkeeping tables must be looked for in *our* schema: unqualified, Kysely finds another
+  // schema's (another Tessera in the same database) and then fails to lock ours.
+  const migrateHere = async () => {
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+    await migrate(db, rows[0]?.schema);
+  };
+  return { db, dialect: 'postgres', migrate: migrateHere };
+}
+
+export async function migrate(db: Kysely<Database>, migrationTableSchema?: string): Promise<void> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
+    ...(migrationTableSchema !== undefined && { migrationTableSchema }),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? String(error)}`);
+  }
+}
+
+/**
+ * Kysely takes no lock on SQLite (it assumes one connection), but several processes may share
+ * one SQLite file (`--workers`, or two `tessera start`). BEGIN IMMEDIATE takes SQLite's write
+ * lock first (waiting up to busy_timeout), so the processes migrate one after the other and the
+ * later ones find nothing left to do. SQLite DDL is transactional: a failure leaves nothing behind.
+ */
+async function migrateSqlite(db: Kysely<Database>, sqlite: SQLite.Database): Promise<void> {
+  sqlite.exec('BEGIN IMMEDIATE');
+  try {
+    await migrate(db);
+    sqlite.exec('COMMIT');
+  } catch (err) {
+    if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+    throw err;
   }
 }
 

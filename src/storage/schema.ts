@@ -51,6 +51,8 @@ export interface RefreshTokensTable {
   expires_ts: number | null;
   /** Set when this token was exchanged: a second use of it means theft, and kills the chain. */
   next_token_id: string | null;
+  /** 1 once this token or an access token issued with it was used: its predecessor is dead (0002). */
+  used: number;
 }
 
 export interface UiaSessionsTable {

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Dialect } from './open.js';
 import { AccessTokensRepo } from './repos/access-tokens.js';
 import { DevicesRepo } from './repos/devices.js';
+import { RefreshTokensRepo } from './repos/refresh-tokens.js';
 import { UiaSessionsRepo } from './repos/uia-sessions.js';
 import { UsersRepo } from './repos/users.js';
 import type { Database } from './schema.js';
@@ -15,6 +16,7 @@ export interface Storage {
   readonly users: UsersRepo;
   readonly devices: DevicesRepo;
   readonly accessTokens: AccessTokensRepo;
+  readonly refreshTokens: RefreshTokensRepo;
   readonly uiaSessions: UiaSessionsRepo;
   /** Run `fn` in one transaction; the Storage it receives runs every query inside it. */
   transaction<T>(fn: (tx: Storage) => Promise<T>): Promise<T>;
@@ -26,6 +28,7 @@ export function createStorage(db: Kysely<Database>, dialect: Dialect): Storage {
     users: new UsersRepo(db),
     devices: new DevicesRepo(db),
     accessTokens: new AccessTokensRepo(db),
+    refreshTokens: new RefreshTokensRepo(db),
     uiaSessions: new UiaSessionsRepo(db),
     transaction: (fn) =>
       db.isTransaction

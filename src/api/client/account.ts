@@ -1,4 +1,16 @@
+import { Type } from 'typebox';
 import { clientPaths, defineRoute, type Route } from '../route.js';
+
+/** `new_password` may be left out of later UIA requests: the session keeps (a hash of) it. */
+const PasswordBody = Type.Object({
+  new_password: Type.Optional(Type.String()),
+  logout_devices: Type.Optional(Type.Boolean()),
+});
+
+const DeactivateBody = Type.Object({
+  erase: Type.Optional(Type.Boolean()),
+  id_server: Type.Optional(Type.String()),
+});
 
 export const accountRoutes: Route[] = [
   // GET /_matrix/client/v3/account/whoami
@@ -9,6 +21,34 @@ export const accountRoutes: Route[] = [
       user_id: requester.userId,
       device_id: requester.deviceId,
       is_guest: requester.isGuest,
+    }),
+  ),
+
+  // POST /_matrix/client/v3/account/password
+  // - UIA m.login.password by the token owner; a weak password is 400 M_WEAK_PASSWORD first.
+  // - `logout_devices` (default true) deletes every other device and its tokens at once.
+  // - Guests cannot (Synapse refuses guest tokens here: 403 M_GUEST_ACCESS_FORBIDDEN).
+  // - The token-less email reset flow needs 3PIDs, which Tessera does not have.
+  defineRoute(
+    { method: 'POST', paths: clientPaths('/account/password', 'v3', 'r0'), auth: 'required', body: PasswordBody },
+    async ({ services, requester, body, remoteIp }) => {
+      await services.account.changePassword({
+        requester,
+        body,
+        newPassword: body.new_password ?? null,
+        remoteIp,
+      });
+      return {};
+    },
+  ),
+
+  // POST /_matrix/client/v3/account/deactivate
+  // - UIA m.login.password; then every device and token is gone and the id is never reused.
+  // - `success`: Tessera has no 3PIDs to unbind (spec: must be `success` then).
+  defineRoute(
+    { method: 'POST', paths: clientPaths('/account/deactivate', 'v3', 'r0'), auth: 'required', body: DeactivateBody },
+    async ({ services, requester, body, remoteIp }) => ({
+      id_server_unbind_result: await services.account.deactivate(requester, body, remoteIp),
     }),
   ),
 ];

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001-initial.js';
+import * as m0002 from './0002-refresh-token-use.js';
 
 /**
  * Every migration, in order, for both dialects (one set: portable types only). Kysely's
@@ -8,4 +9,5 @@ import * as m0001 from './0001-initial.js';
  */
 export const migrations: Record<string, Migration> = {
   '0001-initial': m0001,
+  '0002-refresh-token-use': m0002,
 };

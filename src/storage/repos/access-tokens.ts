@@ -19,6 +19,9 @@ export interface TokenOwner {
   is_guest: number;
   is_admin: number;
   deactivated: number;
+  /** The refresh token this token was issued with, and whether that one was already used. */
+  refresh_token_id: string | null;
+  refresh_used: number | null;
 }
 
 /** All SQL about access tokens. Only SHA-256 hashes are stored. */
@@ -44,7 +47,17 @@ export class AccessTokensRepo {
     const row = await this.db
       .selectFrom('access_tokens as t')
       .innerJoin('users as u', 'u.user_id', 't.user_id')
-      .select(['t.user_id', 't.device_id', 't.expires_ts', 'u.is_guest', 'u.is_admin', 'u.deactivated'])
+      .leftJoin('refresh_tokens as r', 'r.id', 't.refresh_token_id')
+      .select([
+        't.user_id',
+        't.device_id',
+        't.expires_ts',
+        'u.is_guest',
+        'u.is_admin',
+        'u.deactivated',
+        't.refresh_token_id',
+        'r.used as refresh_used',
+      ])
       .where('t.token_hash', '=', tokenHash)
       .executeTakeFirst();
     return row ?? null;
@@ -66,6 +79,41 @@ export class AccessTokensRepo {
       .deleteFrom('access_tokens')
       .where('user_id', '=', userId)
       .where('device_id', '=', deviceId)
+      .returning('token_hash')
+      .execute();
+    return rows.map((r) => r.token_hash);
+  }
+
+  /** Delete every token of a user (logout/all); returns the hashes deleted. */
+  async deleteByUser(userId: string): Promise<string[]> {
+    const rows = await this.db
+      .deleteFrom('access_tokens')
+      .where('user_id', '=', userId)
+      .returning('token_hash')
+      .execute();
+    return rows.map((r) => r.token_hash);
+  }
+
+  /** Delete the tokens issued with one refresh token; returns the hashes deleted. */
+  async deleteByRefreshToken(refreshTokenId: string): Promise<string[]> {
+    const rows = await this.db
+      .deleteFrom('access_tokens')
+      .where('refresh_token_id', '=', refreshTokenId)
+      .returning('token_hash')
+      .execute();
+    return rows.map((r) => r.token_hash);
+  }
+
+  /**
+   * Delete the tokens issued with the refresh token that was exchanged for `refreshTokenId`
+   * (the previous link of the chain); returns the hashes deleted.
+   */
+  async deleteByPredecessorOf(refreshTokenId: string): Promise<string[]> {
+    const rows = await this.db
+      .deleteFrom('access_tokens')
+      .where('refresh_token_id', 'in', (eb) =>
+        eb.selectFrom('refresh_tokens').select('id').where('next_token_id', '=', refreshTokenId),
+      )
       .returning('token_hash')
       .execute();
     return rows.map((r) => r.token_hash);

@@ -37,6 +37,13 @@ export class DevicesRepo {
     return this.db.selectFrom('devices').selectAll().where('user_id', '=', userId).orderBy('device_id').execute();
   }
 
+  /** Ids of a user's devices, optionally all but one (password change keeps the caller's). */
+  async listIdsByUser(userId: string, exceptDeviceId: string | null = null): Promise<string[]> {
+    let q = this.db.selectFrom('devices').select('device_id').where('user_id', '=', userId);
+    if (exceptDeviceId !== null) q = q.where('device_id', '!=', exceptDeviceId);
+    return (await q.orderBy('device_id').execute()).map((r) => r.device_id);
+  }
+
   async updateDisplayName(userId: string, deviceId: string, displayName: string | null): Promise<boolean> {
     const res = await this.db
       .updateTable('devices')
@@ -47,6 +54,12 @@ export class DevicesRepo {
     return Number(res.numUpdatedRows) > 0;
   }
 
+  /** Delete every device of a user (logout/all); their tokens go with them (cascade). */
+  async deleteAllByUser(userId: string): Promise<void> {
+    await this.db.deleteFrom('devices').where('user_id', '=', userId).execute();
+  }
+
+  /** Delete one device; its refresh tokens cascade. Delete its access tokens first to learn their hashes. */
   async delete(userId: string, deviceId: string): Promise<boolean> {
     const res = await this.db
       .deleteFrom('devices')

@@ -68,13 +68,18 @@ export class UsersRepo {
     await this.db.updateTable('users').set({ password_hash: passwordHash }).where('user_id', '=', userId).execute();
   }
 
-  /** Mark deactivated and drop the password; the row stays so the id is never reused. */
-  async deactivate(userId: string): Promise<void> {
-    await this.db
+  /**
+   * Mark deactivated and drop the password; the row stays so the id is never reused.
+   * False when the account does not exist or was deactivated already (one guarded UPDATE).
+   */
+  async deactivate(userId: string): Promise<boolean> {
+    const res = await this.db
       .updateTable('users')
       .set({ deactivated: 1, password_hash: null })
       .where('user_id', '=', userId)
-      .execute();
+      .where('deactivated', '=', 0)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
   }
 
   async updateAdmin(userId: string, isAdmin: boolean): Promise<void> {

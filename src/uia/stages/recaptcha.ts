@@ -4,23 +4,37 @@ import { StageFailed } from '../engine.js';
 import type { Stage } from '../types.js';
 
 /**
+ * How a captcha failure is reported. The 2014 v1 protocol answers plain 400s
+ * (`M_CAPTCHA_INVALID`, `M_MISSING_PARAM`); current UIA answers a 401 challenge with
+ * `M_UNAUTHORIZED` for a refused captcha and `M_CAPTCHA_NEEDED` for a missing one, as Synapse
+ * does (conformance B6.5).
+ */
+export type CaptchaErrorStyle = 'v1' | 'uia';
+
+/**
  * `m.login.recaptcha` (spec: "Google ReCaptcha"): `{type, response}`; the 2014 v1 protocol also
  * sent `challenge`, which siteverify no longer needs and we ignore.
  */
-export function recaptchaStage(verifier: CaptchaVerifier, publicKey: string | null): Stage {
+export function recaptchaStage(
+  verifier: CaptchaVerifier,
+  publicKey: string | null,
+  style: CaptchaErrorStyle = 'v1',
+): Stage {
+  const refused = style === 'v1' ? 'M_CAPTCHA_INVALID' : 'M_UNAUTHORIZED';
   return {
     type: 'm.login.recaptcha',
     params: () => (publicKey === null ? null : { public_key: publicKey }),
     async check(auth, ctx) {
       if (auth.response === undefined) {
+        if (style === 'uia') throw new StageFailed('M_CAPTCHA_NEEDED', 'Captcha response is required');
         throw new MatrixError('M_MISSING_PARAM', 'Missing JSON keys: response');
       }
       if (typeof auth.response !== 'string') throw new MatrixError('M_BAD_JSON', 'response must be a string');
       const verdict = await verifier.verify(auth.response, ctx.remoteIp);
       if (verdict === 'unavailable') {
-        throw new StageFailed('M_CAPTCHA_INVALID', 'The captcha could not be verified just now; try again');
+        throw new StageFailed(refused, 'The captcha could not be verified just now; try again');
       }
-      if (verdict === 'refused') throw new StageFailed('M_CAPTCHA_INVALID', 'Captcha was not accepted');
+      if (verdict === 'refused') throw new StageFailed(refused, 'Captcha was not accepted');
       return null;
     },
   };

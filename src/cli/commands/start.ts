@@ -1,0 +1,79 @@
+import cluster from 'node:cluster';
+import type { Command } from 'commander';
+import { createApp } from '../../app.js';
+import { ConfigError } from '../../config/load.js';
+import { createLogger } from '../../observability/logger.js';
+import { runPrimary, WORKER_LISTENING } from '../cluster.js';
+import { DEFAULT_CONFIG, fail, resolveConfig } from '../common.js';
+
+interface StartOptions {
+  config?: string;
+  workers?: string;
+}
+
+/** `tessera start`: one process, or with --workers N a primary that keeps N workers on one port. */
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('run the server in the foreground')
+    .option('-c, --config <file>', `config file (default ./${DEFAULT_CONFIG}; written for development if missing)`)
+    .option('-w, --workers <n>', 'run N worker processes sharing the listeners (node:cluster)', '1')
+    .action((opts: StartOptions) => start(opts).catch(fail));
+}
+
+function parseWorkers(value: string | undefined): number {
+  const n = Number(value ?? '1');
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    throw new ConfigError(`--workers must be a whole number from 1 to 256, not ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+async function start(opts: StartOptions): Promise<void> {
+  // A cluster worker runs exactly what a single process runs; its primary did the rest.
+  if (cluster.isWorker) return serve(opts.config);
+  const workers = parseWorkers(opts.workers);
+  if (workers === 1) return serve(opts.config);
+  const { loaded, path, generated } = resolveConfig(opts.config);
+  const log = createLogger({ level: loaded.config.logLevel, format: loaded.config.logFormat });
+  if (generated) log.info({ config: path }, `no config given: wrote a development config to ${path}`);
+  for (const w of loaded.warnings) log.warn(w);
+  await runPrimary({ config: loaded.config, configPath: path, workers, log });
+}
+
+/** One serving process: load the config, open the database, listen, stop cleanly on a signal. */
+async function serve(configPath: string | undefined): Promise<void> {
+  const { loaded, path, generated } = resolveConfig(configPath);
+  const { config } = loaded;
+  const log = createLogger({ level: config.logLevel, format: config.logFormat });
+  if (generated) {
+    log.info(
+      { config: path },
+      `no config given: wrote a development config to ${path} (server_name localhost, SQLite under ./data/, registration open)`,
+    );
+  } else if (!cluster.isWorker) {
+    log.info({ config: path }, 'config loaded');
+  }
+  if (!cluster.isWorker) for (const w of loaded.warnings) log.warn(w);
+  const app = await createApp({ config, log });
+  const urls = await app.listen();
+  if (cluster.isWorker) {
+    log.info({ urls, worker: cluster.worker?.id }, 'worker is listening');
+    process.send?.({ type: WORKER_LISTENING, urls });
+  } else {
+    log.info({ urls, server_name: config.serverName, database: config.database.kind }, 'Tessera is listening');
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: finishing in-flight requests');
+    await app.close();
+    log.info('stopped');
+    log.flush?.();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}

@@ -1,0 +1,105 @@
+import type { Config } from '../config/config.js';
+import { MatrixError } from '../errors.js';
+import type { Storage } from '../storage/storage.js';
+import { deleteDevicesIn } from './devices.js';
+import { checkPasswordPolicy } from './password-policy.js';
+import type { Hasher } from './passwords.js';
+import type { ReauthService } from './reauth.js';
+import type { Requester, TokenService } from './tokens.js';
+
+export interface ChangePasswordRequest {
+  requester: Requester;
+  /** The whole request body (UIA needs `auth`; later requests may leave the rest out). */
+  body: Record<string, unknown>;
+  /** The new password of this request, if it carries one (validated at the edge as a string). */
+  newPassword: string | null;
+  remoteIp: string;
+}
+
+/**
+ * Where the session keeps the new password between UIA requests: its argon2id hash, never
+ * the password (brief: no plaintext in a UIA session). A key of our own that the client's
+ * body cannot set, because it is read from the stored session, not from the request.
+ */
+const STORED_HASH_KEY = 'new_password_hash';
+
+/** Account management for the token owner: password change and deactivation (spec: "Account management"). */
+export class AccountService {
+  constructor(
+    private readonly deps: {
+      storage: Storage;
+      config: Config;
+      hasher: Hasher;
+      tokens: TokenService;
+      reauth: ReauthService;
+    },
+  ) {}
+
+  /**
+   * POST /account/password. The policy is checked and the password hashed before UIA (as
+   * Synapse does), so a weak password is a plain 400 M_WEAK_PASSWORD before any challenge,
+   * and the session stores only the hash. `logout_devices` (default true) deletes every other
+   * device with its tokens; the calling device keeps working (spec: password_management.yaml).
+   */
+  async changePassword(req: ChangePasswordRequest): Promise<void> {
+    const { storage, hasher, tokens } = this.deps;
+    let freshHash: string | null = null;
+    if (req.newPassword !== null) {
+      checkPasswordPolicy(req.newPassword, this.deps.config.passwordPolicy);
+      freshHash = await hasher.hash(req.newPassword);
+    }
+    const success = await this.deps.reauth.authenticate({
+      requester: req.requester,
+      operation: 'POST /account/password',
+      body: req.body,
+      remoteIp: req.remoteIp,
+      persistBody: (body) => ({
+        ...(typeof body.logout_devices === 'boolean' && { logout_devices: body.logout_devices }),
+        ...(freshHash !== null && { [STORED_HASH_KEY]: freshHash }),
+      }),
+    });
+    // The stored session, not the merged body: the client must not be able to supply a hash.
+    const stored = JSON.parse(success.session.request_body) as Record<string, unknown>;
+    const hash = freshHash ?? (typeof stored[STORED_HASH_KEY] === 'string' ? stored[STORED_HASH_KEY] : null);
+    if (hash === null) throw new MatrixError('M_MISSING_PARAM', 'Missing JSON keys: new_password');
+    const logoutDevices = typeof success.body.logout_devices === 'boolean' ? success.body.logout_devices : true;
+
+    const { userId, deviceId } = req.requester;
+    const forgotten = await storage.transaction(async (tx) => {
+      await tx.users.updatePasswordHash(userId, hash);
+      if (!logoutDevices) return [];
+      return deleteDevicesIn(tx, userId, await tx.devices.listIdsByUser(userId, deviceId));
+    });
+    tokens.forget(forgotten);
+    await this.deps.reauth.finish(success);
+  }
+
+  /**
+   * POST /account/deactivate. Every device and token goes, the password is dropped, and the
+   * row stays marked deactivated: it never logs in again (M_USER_DEACTIVATED) and its id is
+   * never registered again (M_USER_IN_USE). `erase` is accepted; Tessera keeps no content to
+   * erase. Tessera has no 3PIDs, so the unbind result is `success` (the spec requires it when
+   * there is nothing to unbind).
+   */
+  async deactivate(requester: Requester, body: Record<string, unknown>, remoteIp: string): Promise<'success'> {
+    const { storage, tokens } = this.deps;
+    const success = await this.deps.reauth.authenticate({
+      requester,
+      operation: 'POST /account/deactivate',
+      body,
+      remoteIp,
+    });
+    const { userId } = requester;
+    const forgotten = await storage.transaction(async (tx) => {
+      // Deactivate first: a login racing this transaction then fails its password check, and
+      // a token it slipped in anyway is refused by validation (the owner is deactivated).
+      await tx.users.deactivate(userId);
+      const hashes = await tx.accessTokens.deleteByUser(userId);
+      await tx.devices.deleteAllByUser(userId); // refresh tokens cascade
+      return hashes;
+    });
+    tokens.forget(forgotten);
+    await this.deps.reauth.finish(success);
+    return 'success';
+  }
+}

@@ -1,0 +1,267 @@
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { describeEachBackend, startServer, type TestServer } from '../helpers/server.js';
+
+const REFRESH = '/_matrix/client/v3/refresh';
+const WHOAMI = '/_matrix/client/v3/account/whoami';
+const ACCESS_LIFETIME = 60_000;
+const REFRESH_LIFETIME = 600_000;
+
+function assertError(res: { status: number; body: any }, status: number, errcode: string): void {
+  assert.equal(res.status, status, JSON.stringify(res.body));
+  assert.equal(res.body.errcode, errcode, JSON.stringify(res.body));
+  assert.equal(typeof res.body.error, 'string');
+}
+
+/** A 401 M_UNKNOWN_TOKEN that tells the client its session is over (not a soft logout). */
+function assertHardUnknown(res: { status: number; body: any }): void {
+  assertError(res, 401, 'M_UNKNOWN_TOKEN');
+  assert.equal(res.body.soft_logout, false, JSON.stringify(res.body));
+}
+
+interface Tokens {
+  access: string;
+  refresh: string;
+  device: string;
+}
+
+await describeEachBackend('POST /refresh (refresh tokens, spec v1.3)', (backend) => {
+  let s: TestServer;
+  let now = Date.now();
+  const clock = { now: () => now };
+
+  async function login(user: string, extra: Record<string, unknown> = {}): Promise<Tokens> {
+    const res = await s.request('POST', '/_matrix/client/v3/login', {
+      type: 'm.login.password',
+      identifier: { type: 'm.id.user', user },
+      password: 'pw',
+      refresh_token: true,
+      ...extra,
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(typeof res.body.refresh_token, 'string');
+    assert.equal(res.body.expires_in_ms, ACCESS_LIFETIME);
+    return { access: res.body.access_token, refresh: res.body.refresh_token, device: res.body.device_id };
+  }
+
+  async function refresh(token: string, server: TestServer = s) {
+    return server.request('POST', REFRESH, { refresh_token: token });
+  }
+
+  async function refreshOk(token: string): Promise<{ access: string; refresh: string }> {
+    const res = await refresh(token);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return { access: res.body.access_token, refresh: res.body.refresh_token };
+  }
+
+  const whoami = (token: string) => s.request('GET', WHOAMI, undefined, { token });
+
+  before(async () => {
+    s = await startServer({
+      backend,
+      clock,
+      config: { refreshable_access_token_lifetime: '1m', refresh_token_lifetime: '10m' },
+    });
+    for (const user of ['alice', 'bob']) {
+      const res = await s.request('POST', '/_matrix/client/api/v1/register', {
+        type: 'm.login.password',
+        user,
+        password: 'pw',
+      });
+      assert.equal(res.status, 200);
+    }
+  });
+  after(() => s.close());
+
+  it('rotates: new access and refresh tokens for the same device', async () => {
+    const t = await login('alice');
+    const res = await refresh(t.refresh);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(Object.keys(res.body).sort(), ['access_token', 'expires_in_ms', 'refresh_token']);
+    assert.equal(res.body.expires_in_ms, ACCESS_LIFETIME);
+    assert.notEqual(res.body.access_token, t.access);
+    assert.notEqual(res.body.refresh_token, t.refresh);
+    const who = await whoami(res.body.access_token);
+    assert.equal(who.status, 200);
+    assert.deepEqual(who.body, { user_id: '@alice:localhost', device_id: t.device, is_guest: false });
+  });
+
+  it('the old access token works until the new one is first used, then stops', async () => {
+    const t = await login('alice');
+    assert.equal((await whoami(t.access)).status, 200); // cached now: the revocation must reach the cache
+    const next = await refreshOk(t.refresh);
+    assert.equal((await whoami(t.access)).status, 200, 'still valid: the client may not have the new one yet');
+    assert.equal((await whoami(next.access)).status, 200);
+    assertHardUnknown(await whoami(t.access));
+  });
+
+  it('a repeated refresh before the new tokens are used succeeds (lost response) and replaces them', async () => {
+    const t = await login('alice');
+    const lost = await refreshOk(t.refresh);
+    const retry = await refreshOk(t.refresh);
+    assert.notEqual(retry.access, lost.access);
+    assertHardUnknown(await refresh(lost.refresh));
+    assertHardUnknown(await whoami(lost.access));
+    assert.equal((await whoami(retry.access)).status, 200, 'the retry did not count as theft');
+    const after = await refreshOk(retry.refresh);
+    assert.equal((await whoami(after.access)).status, 200);
+  });
+
+  it('reusing a refresh token after its successor was used is theft: the whole chain dies', async () => {
+    const t = await login('alice');
+    const other = await login('alice');
+    const next = await refreshOk(t.refresh);
+    assert.equal((await whoami(next.access)).status, 200); // the successor is now in use
+    assertHardUnknown(await refresh(t.refresh));
+    assertHardUnknown(await whoami(next.access));
+    assertHardUnknown(await refresh(next.refresh));
+    assertHardUnknown(await whoami(t.access));
+    assert.equal((await whoami(other.access)).status, 200, "another device's session is untouched");
+    assert.equal((await refresh(other.refresh)).status, 200);
+  });
+
+  it('reusing a refresh token after its successor was exchanged is theft too', async () => {
+    const t = await login('alice');
+    const second = await refreshOk(t.refresh);
+    const third = await refreshOk(second.refresh); // exchanging R2 uses it
+    assertHardUnknown(await refresh(t.refresh));
+    assertHardUnknown(await whoami(third.access));
+    assertHardUnknown(await refresh(third.refresh));
+  });
+
+  it('an expired access token is 401 M_UNKNOWN_TOKEN with soft_logout: true; refresh revives it', async () => {
+    const t = await login('alice');
+    assert.equal((await whoami(t.access)).status, 200);
+    now += ACCESS_LIFETIME + 1;
+    const expired = await whoami(t.access);
+    assertError(expired, 401, 'M_UNKNOWN_TOKEN');
+    assert.equal(expired.body.soft_logout, true);
+    const next = await refreshOk(t.refresh);
+    assert.equal((await whoami(next.access)).status, 200);
+  });
+
+  it('an expired token may still log out (Synapse); then its refresh token is gone', async () => {
+    const t = await login('alice');
+    now += ACCESS_LIFETIME + 1;
+    const res = await s.request('POST', '/_matrix/client/v3/logout', {}, { token: t.access });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assertHardUnknown(await refresh(t.refresh));
+  });
+
+  it('an expired refresh token is 401 M_UNKNOWN_TOKEN (soft_logout false)', async () => {
+    const t = await login('alice');
+    now += REFRESH_LIFETIME + 1;
+    assertHardUnknown(await refresh(t.refresh));
+  });
+
+  it('an access token never outlives its refresh token', async () => {
+    const local = await startServer({
+      backend,
+      clock,
+      config: { refreshable_access_token_lifetime: '1h', refresh_token_lifetime: '5m' },
+    });
+    try {
+      await local.request('POST', '/_matrix/client/api/v1/register', {
+        type: 'm.login.password',
+        user: 'x',
+        password: 'pw',
+      });
+      const res = await local.request('POST', '/_matrix/client/v3/login', {
+        type: 'm.login.password',
+        user: 'x',
+        password: 'pw',
+        refresh_token: true,
+      });
+      assert.equal(res.status, 200);
+      assert.equal(res.body.expires_in_ms, 300_000);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('logout and device reuse end the refresh chain of that device', async () => {
+    const t = await login('bob');
+    assert.equal((await s.request('POST', '/_matrix/client/v3/logout', {}, { token: t.access })).status, 200);
+    assertHardUnknown(await refresh(t.refresh));
+    const a = await login('bob', { device_id: 'BOBPHONE' });
+    const b = await login('bob', { device_id: 'BOBPHONE' });
+    assertHardUnknown(await refresh(a.refresh));
+    assert.equal((await refresh(b.refresh)).status, 200);
+  });
+
+  it('logout/all ends every refresh chain of the user', async () => {
+    const a = await login('bob');
+    const b = await login('bob');
+    assert.equal((await s.request('POST', '/_matrix/client/v3/logout/all', {}, { token: a.access })).status, 200);
+    assertHardUnknown(await refresh(a.refresh));
+    assertHardUnknown(await refresh(b.refresh));
+  });
+
+  it('a deactivated account cannot refresh', async () => {
+    await s.request('POST', '/_matrix/client/api/v1/register', {
+      type: 'm.login.password',
+      user: 'carol',
+      password: 'pw',
+    });
+    const t = await login('carol');
+    await s.app.storage.users.deactivate('@carol:localhost');
+    assertHardUnknown(await refresh(t.refresh));
+  });
+
+  it('unknown tokens and malformed bodies get 4xx, never 5xx', async () => {
+    const t = await login('alice');
+    assertHardUnknown(await refresh('tsr_nope'));
+    assertHardUnknown(await refresh(t.access));
+    assertHardUnknown(await refresh(''));
+    assertError(await s.request('POST', REFRESH, {}), 400, 'M_MISSING_PARAM');
+    assertError(await s.request('POST', REFRESH, { refresh_token: 5 }), 400, 'M_BAD_JSON');
+    assertError(await s.request('POST', REFRESH, { refresh_token: null }), 400, 'M_BAD_JSON');
+    assertError(await s.request('POST', REFRESH, []), 400, 'M_BAD_JSON');
+    assertError(await s.request('POST', REFRESH, undefined, { raw: '{' }), 400, 'M_NOT_JSON');
+    assertError(await s.request('POST', REFRESH), 400, 'M_NOT_JSON');
+    assert.equal((await refresh(t.refresh)).status, 200, 'none of that harmed the real token');
+  });
+
+  it('is served under r0 and needs no access token', async () => {
+    const t = await login('alice');
+    const res = await s.request('POST', '/_matrix/client/r0/refresh', { refresh_token: t.refresh });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(typeof res.body.access_token, 'string');
+  });
+
+  it('without refresh_token: true, no refresh token and no expiry', async () => {
+    const res = await s.request('POST', '/_matrix/client/v3/login', {
+      type: 'm.login.password',
+      user: 'alice',
+      password: 'pw',
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.refresh_token, undefined);
+    assert.equal(res.body.expires_in_ms, undefined);
+    now += 365 * 86_400_000;
+    assert.equal((await whoami(res.body.access_token)).status, 200);
+  });
+
+  it('concurrent refreshes of one token, from two processes, leave exactly one live chain', async () => {
+    const second = await startServer({ shareDatabaseWith: s, clock });
+    try {
+      const t = await login('alice');
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => refresh(t.refresh, i % 2 === 0 ? s : second)),
+      );
+      for (const r of results) {
+        assert.ok(r.status === 200 || r.status === 401, JSON.stringify(r.body));
+        if (r.status === 401) assert.equal(r.body.errcode, 'M_UNKNOWN_TOKEN');
+      }
+      const issued = results.filter((r) => r.status === 200).map((r) => r.body.refresh_token as string);
+      assert.ok(issued.length >= 1);
+      // Try each issued token: only the last committed successor is still live. A replaced one is
+      // simply unknown (not theft), so trying it first does not revoke the live one.
+      let live = 0;
+      for (const r of issued) if ((await refresh(r)).status === 200) live += 1;
+      assert.equal(live, 1);
+    } finally {
+      await second.close();
+    }
+  });
+});

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
+import { stringify } from 'yaml';
+import { createApp } from '../../src/app.js';
+import { validateConfig } from '../../src/config/load.js';
+import { listTables } from '../../src/storage/copy.js';
+import { type OpenDatabase, openDatabase } from '../../src/storage/open.js';
+import { availableBackends, dropSchema, POSTGRES_URL, uniqueSchemaName } from '../helpers/backends.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+// `tessera migrate-db --config <sqlite config> --to postgres://…` (issue 4 §4), run as the real CLI.
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const V1 = '/_matrix/client/api/v1/register';
+const NOW = 1_750_000_000_000;
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO, env });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => {
+    stdout += c;
+  });
+  child.stderr.on('data', (c) => {
+    stderr += c;
+  });
+  return new Promise((r) => child.once('exit', (code) => r({ code, stdout, stderr })));
+}
+
+/** Every row of every table, in a stable order, for comparing two databases. */
+async function dump(open: OpenDatabase): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {};
+  for (const table of await listTables(open)) {
+    const rows = await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(open.db);
+    out[table] = rows.rows
+      .map((r) => Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b))))
+      .sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+  }
+  return out;
+}
+
+if ((await availableBackends()).includes('postgres')) {
+  describe('tessera migrate-db (SQLite → PostgreSQL)', () => {
+    let source: TestServer;
+    let dir: string;
+    let configPath: string;
+    let sqlitePath: string;
+    const schema = uniqueSchemaName();
+    const tokens: string[] = [];
+
+    before(async () => {
+      // A SQLite database with real data: users through the API, then every other table.
+      source = await startServer({ backend: 'sqlite' });
+      for (const user of ['alice', 'bob', 'Carol']) {
+        const res = await source.request('POST', V1, { type: 'm.login.password', user, password: 'pw' });
+        assert.equal(res.status, 200);
+        tokens.push(res.body.access_token);
+      }
+      const { storage } = source.app;
+      await storage.devices.upsert('@alice:localhost', 'SECOND', 'tablet', NOW);
+      await source.app.storage.refreshTokens.create({
+        id: 'rt1',
+        tokenHash: 'rthash1',
+        userId: '@alice:localhost',
+        deviceId: 'SECOND',
+        createdTs: NOW,
+        expiresTs: null,
+        used: 0,
+      });
+      await storage.uiaSessions.create({
+        session_id: 'sess1',
+        operation: 'register',
+        user_id: null,
+        request_body: '{}',
+        result: null,
+        created_ts: NOW,
+        expires_ts: Number.MAX_SAFE_INTEGER,
+      });
+      await storage.uiaSessions.addStage('sess1', 'm.login.recaptcha', { ok: true }, NOW, 1);
+      sqlitePath = (source.config.database as { path: string }).path;
+      await source.app.close();
+
+      dir = mkdtempSync(join(tmpdir(), 'tessera-migrate-'));
+      configPath = join(dir, 'tessera.yaml');
+      writeFileSync(
+        configPath,
+        stringify({ server_name: 'localhost', database: { name: 'sqlite3', args: { database: sqlitePath } } }),
+      );
+    });
+
+    after(async () => {
+      await source.close();
+      rmSync(dir, { recursive: true, force: true });
+      await dropSchema(schema);
+    });
+
+    it('copies every table, prints matching counts, and the tokens work on PostgreSQL', async () => {
+      const run = await cli(['migrate-db', '--config', configPath, '--to', POSTGRES_URL, '--schema', schema]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /users\s+3 → 3/);
+      assert.match(run.stdout, /devices\s+4 → 4/);
+      assert.match(run.stdout, /access_tokens\s+3 → 3/);
+      assert.match(run.stdout, /refresh_tokens\s+1 → 1/);
+      assert.match(run.stdout, /uia_sessions\s+1 → 1/);
+      assert.match(run.stdout, /uia_stages\s+1 → 1/);
+      assert.match(run.stdout, /every row count matches/);
+
+      const pgConfig = {
+        kind: 'postgres' as const,
+        url: POSTGRES_URL,
+        host: null,
+        port: null,
+        user: null,
+        password: null,
+        database: null,
+        poolMin: 0,
+        poolMax: 2,
+        schema,
+      };
+      const [from, to] = await Promise.all([
+        openDatabase({ kind: 'sqlite', path: sqlitePath }),
+        openDatabase(pgConfig),
+      ]);
+      try {
+        assert.deepEqual(await dump(to), await dump(from));
+      } finally {
+        await Promise.all([from.close(), to.close()]);
+      }
+
+      // A Tessera on the copy accepts the tokens issued by the SQLite one.
+      const { config } = validateConfig(
+        {
+          server_name: 'localhost',
+          listeners: [{ port: 0, bind_addresses: ['127.0.0.1'] }],
+          database: { name: 'psycopg2', args: { url: POSTGRES_URL, schema } },
+          log_level: 'silent',
+        },
+        dir,
+      );
+      const app = await createApp({ config });
+      try {
+        const [url] = await app.listen();
+        const who = await fetch(`${url}/_matrix/client/v3/account/whoami`, {
+          headers: { authorization: `Bearer ${tokens[2]}` },
+        });
+        assert.equal(who.status, 200);
+        assert.equal(((await who.json()) as { user_id: string }).user_id, '@carol:localhost');
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('refuses a non-empty target and writes nothing', async () => {
+      const run = await cli(['migrate-db', '--config', configPath, '--to', POSTGRES_URL, '--schema', schema]);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /target database is not empty \(users: 3/);
+      assert.match(run.stderr, /nothing was written/);
+    });
+
+    it('refuses a target that is not a postgres URL, and a PostgreSQL source (exit 2)', async () => {
+      const bad = await cli(['migrate-db', '--config', configPath, '--to', 'mysql://x@y/z']);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--to must be a postgres:\/\//);
+      const pgSourcePath = join(dir, 'pg.yaml');
+      writeFileSync(
+        pgSourcePath,
+        stringify({ server_name: 'localhost', database: { name: 'psycopg2', args: { url: POSTGRES_URL } } }),
+      );
+      const pgSource = await cli(['migrate-db', '--config', pgSourcePath, '--to', POSTGRES_URL]);
+      assert.equal(pgSource.code, 2);
+      assert.match(pgSource.stderr, /copies from SQLite/);
+    });
+  });
+}

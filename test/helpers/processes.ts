@@ -1,0 +1,206 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { type Backend, dropSchema, POSTGRES_URL, uniqueSchemaName } from './backends.js';
+
+/**
+ * Real, separate Tessera processes for multi-process tests: `node --import tsx src/cli/main.ts
+ * start`, exactly what an operator runs (from the sources, so no build is needed), parsed
+ * through its JSON log lines.
+ */
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const START_TIMEOUT_MS = 90_000;
+
+export interface LogLine {
+  msg?: string;
+  pid?: number;
+  [key: string]: unknown;
+}
+
+export interface TesseraProcess {
+  pid: number;
+  /** Base URL of the first listener (from the "Tessera is listening" line). */
+  url: string;
+  /** Every JSON log line so far, in order. */
+  logs: LogLine[];
+  stderr(): string;
+  /** Resolves on the first log line (past or future) that matches. */
+  waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** Send a signal (default SIGTERM) and wait for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const running = new Set<ChildProcess>();
+// Never leave a server behind, even when a test fails before its `after` hook.
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** A shared database for several processes, and how to delete it afterwards. */
+export interface SharedDatabase {
+  backend: Backend;
+  /** The `database:` section of the config (YAML form). */
+  section: Record<string, unknown>;
+  /** The PostgreSQL schema, when the backend is postgres. */
+  schema: string | null;
+  /** The SQLite file, when the backend is sqlite. */
+  sqlitePath: string | null;
+  dir: string;
+  cleanup(): Promise<void>;
+}
+
+export function sharedDatabase(backend: Backend): SharedDatabase {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-proc-'));
+  const schema = backend === 'postgres' ? uniqueSchemaName() : null;
+  const sqlitePath = backend === 'sqlite' ? join(dir, 'shared.db') : null;
+  return {
+    backend,
+    schema,
+    sqlitePath,
+    dir,
+    section:
+      backend === 'sqlite'
+        ? { name: 'sqlite3', args: { database: sqlitePath } }
+        : { name: 'psycopg2', args: { url: POSTGRES_URL, schema, cp_max: 5 } },
+    async cleanup() {
+      rmSync(dir, { recursive: true, force: true });
+      if (schema !== null) await dropSchema(schema);
+    },
+  };
+}
+
+/** Write a test config (open registration, cheap hashing, JSON logs at info) and return its path. */
+export function writeConfig(db: SharedDatabase, extra: Record<string, unknown> = {}, name = 'tessera.yaml'): string {
+  const config = {
+    server_name: 'localhost',
+    listeners: [{ port: 0, bind_addresses: ['127.0.0.1'] }],
+    database: db.section,
+    enable_registration: true,
+    password_hashing: { memory_kib: 256, iterations: 1, parallelism: 1 },
+    log_level: 'info',
+    log_format: 'json',
+    ...extra,
+  };
+  const path = join(db.dir, name);
+  writeFileSync(path, stringify(config));
+  return path;
+}
+
+/** Start `tessera start --config <path> [...args]` and wait until it listens. */
+export async function startTessera(configPath: string, args: string[] = []): Promise<TesseraProcess> {
+  const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'start', '--config', configPath, ...args],
+    {
+      cwd: REPO,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  running.add(child);
+  const logs: LogLine[] = [];
+  const waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
+  let stderr = '';
+  let pending = '';
+  child.stderr!.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  child.stdout!.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const text of lines) {
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        continue;
+      }
+      logs.push(line);
+      for (const w of [...waiters]) {
+        if (w.match(line)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    }
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      r({ code, signal });
+    }),
+  );
+
+  const waitForLog = (match: (line: LogLine) => boolean, timeoutMs = START_TIMEOUT_MS) => {
+    const seen = logs.find(match);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise<LogLine>((resolvePromise, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no matching log line in ${timeoutMs} ms\n${stderr}`)),
+        timeoutMs,
+      );
+      waiters.push({
+        match,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolvePromise(l);
+        },
+      });
+      void exited.then(({ code, signal }) => {
+        clearTimeout(timer);
+        reject(new Error(`tessera exited (code ${code}, signal ${signal}) before the expected log line:\n${stderr}`));
+      });
+    });
+  };
+
+  const listening = await waitForLog((l) => l.msg === 'Tessera is listening');
+  const urls = listening.urls as string[];
+  return {
+    pid: child.pid!,
+    url: urls[0]!,
+    logs,
+    stderr: () => stderr,
+    waitForLog,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export interface HttpResult {
+  status: number;
+  body: any;
+}
+
+/** One JSON request to a running process. */
+export async function call(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<HttpResult> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(baseUrl + path, {
+    method,
+    headers,
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text.length > 0 ? JSON.parse(text) : undefined;
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body: parsed };
+}
