@@ -21,7 +21,7 @@ import { stringify } from 'yaml';
 import { canPin, cpuMicros, freePort, machineBusyMicros, pinSelf, spawnNode, stopChild, waitReady } from './procs.js';
 
 const CONNECTIONS = 32;
-const WARMUP_S = 1;
+const WARMUP_S = 2;
 const TARGET_RATIO = 0.7;
 /** The whole run must stay bounded (the brief: under two minutes). */
 const HARD_DEADLINE_MS = 115_000;
@@ -157,9 +157,8 @@ async function main(): Promise<number> {
   writeFileSync(configPath, configYaml(port));
   const tesseraArgs = [
     ...(opts.profile !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`] : []),
-    '--import',
-    'tsx',
-    'src/cli/main.ts',
+    // The compiled server, as `npm start` runs it (`npm run bench` builds first).
+    'dist/cli/main.js',
     'start',
     '--config',
     configPath,

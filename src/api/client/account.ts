@@ -17,7 +17,8 @@ export const accountRoutes: Route[] = [
   // The first authenticated endpoint: proves a token from any registration path is usable.
   defineRoute(
     { method: 'GET', paths: clientPaths('/account/whoami', 'v3', 'r0'), auth: 'required' },
-    async ({ requester }) => ({
+    // Synchronous on purpose: the hot path (see bench/), no await once the token is cached.
+    ({ requester }) => ({
       user_id: requester.userId,
       device_id: requester.deviceId,
       is_guest: requester.isGuest,
