@@ -1,9 +1,11 @@
+import { createServer, type Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { allRoutes } from './api/routes.js';
 import { buildServer } from './api/server.js';
 import type { Config } from './config/config.js';
 import { createLogger } from './observability/logger.js';
+import { startHousekeeping } from './service/housekeeping.js';
 import { createServices, type Services } from './service/index.js';
 import { createArgon2Hasher, type Hasher } from './service/passwords.js';
 import { openDatabase } from './storage/open.js';
@@ -59,6 +61,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
 
   let closed = false;
+  const extraServers: Server[] = [];
+  let housekeeping: { stop(): void } | null = null;
   return {
     config,
     server,
@@ -67,27 +71,37 @@ export async function createApp(deps: AppDeps): Promise<App> {
     log,
     async listen() {
       const urls: string[] = [];
-      // Fastify listens on one address per instance; extra listeners share its handler.
       const [first, ...rest] = config.listeners.flatMap((l) => l.bindAddresses.map((host) => ({ host, port: l.port })));
       if (first === undefined) return urls;
       urls.push(await server.listen({ host: first.host, port: first.port }));
+      // Fastify listens on one address per instance; further addresses get a plain node:http
+      // server that hands requests to the same routing.
       for (const extra of rest) {
-        const { createServer } = await import('node:http');
         const s = createServer((req, res) => server.routing(req, res));
         await new Promise<void>((resolve, reject) => {
           s.once('error', reject);
           s.listen(extra.port, extra.host, () => resolve());
         });
-        server.addHook('onClose', async () => {
-          await new Promise<void>((r) => s.close(() => r()));
-        });
-        urls.push(`http://${extra.host.includes(':') ? `[${extra.host}]` : extra.host}:${extra.port}`);
+        extraServers.push(s);
+        const { port } = s.address() as { port: number };
+        urls.push(`http://${extra.host.includes(':') ? `[${extra.host}]` : extra.host}:${port}`);
       }
+      housekeeping = startHousekeeping({ storage, clock: deps.clock ?? systemClock, log });
       return urls;
     },
     async close() {
       if (closed) return;
       closed = true;
+      housekeeping?.stop();
+      await Promise.all(
+        extraServers.map(
+          (s) =>
+            new Promise<void>((r) => {
+              s.close(() => r());
+              s.closeIdleConnections();
+            }),
+        ),
+      );
       await server.close();
       await database.close();
     },

@@ -51,10 +51,6 @@ export class LoginService {
     if (req.type !== PASSWORD_LOGIN) throw new MatrixError('M_UNKNOWN', 'Unknown login type');
     // Synapse answers a disabled login type the same way (400 M_UNKNOWN).
     if (!config.passwordLoginEnabled) throw new MatrixError('M_UNKNOWN', 'Password login has been disabled');
-    const id = req.identifier;
-    if (typeof id === 'object' && id !== null && !Array.isArray(id) && !('type' in id)) {
-      throw new MatrixError('M_MISSING_PARAM', 'Missing JSON keys: identifier.type');
-    }
     const user = userFromAuthDict(req as unknown as Record<string, unknown>);
     if (req.password === undefined) throw new MatrixError('M_MISSING_PARAM', 'Missing JSON keys: password');
     const deviceId = req.device_id ?? null;

@@ -17,6 +17,7 @@ export function userFromAuthDict(dict: Record<string, unknown>): string {
       throw new MatrixError('M_BAD_JSON', 'identifier must be an object');
     }
     const id = identifier as Record<string, unknown>;
+    if (id.type === undefined) throw new MatrixError('M_MISSING_PARAM', 'Missing JSON keys: identifier.type');
     if (id.type !== 'm.id.user') {
       // Third-party (email, phone) identifiers need 3PID support, which Tessera has not yet.
       throw new MatrixError('M_UNKNOWN', `Unknown login identifier type: ${String(id.type)}`);

@@ -93,7 +93,18 @@ async function openPostgres(cfg: Extract<DatabaseConfig, { kind: 'postgres' }>):
   // schema's (another Tessera in the same database) and then fails to lock ours.
   const migrateHere = async () => {
     const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
-    await migrate(db, rows[0]?.schema);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await migrate(db, rows[0]?.schema);
+      } catch (err) {
+        // Kysely's migrator introspects every schema of the database (has_schema_privilege on
+        // each), which fails with 3F000 "schema … does not exist" when another schema is dropped
+        // at that moment (another tenant, or parallel test runs). Nothing was migrated: retry.
+        const code = ((err as Error).cause as { code?: unknown } | undefined)?.code;
+        if (code !== '3F000' || attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
+    }
   };
   return { db, dialect: 'postgres', migrate: migrateHere };
 }
@@ -107,7 +118,9 @@ export async function migrate(db: Kysely<Database>, migrationTableSchema?: strin
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? String(error)}`);
+    throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? String(error)}`, {
+      cause: error,
+    });
   }
 }
 

@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
+import { assertError, assertPasswordChallenge } from '../helpers/assert.js';
+import { describeEachBackend, startServer, type TestServer } from '../helpers/server.js';
 import {
-  assertError,
   loginErrcode,
   newDevice,
   passwordAuth,
   registerUser,
   type TestUser,
+  whoami,
   whoamiStatus,
-} from '../helpers/reauth.js';
-import { describeEachBackend, startServer, type TestServer } from '../helpers/server.js';
+} from '../helpers/users.js';
 
 const V3 = '/_matrix/client/v3';
 const PASSWORD = `${V3}/account/password`;
@@ -27,11 +28,8 @@ await describeEachBackend('account: password change', (backend) => {
   it('without auth: 401 challenge offering m.login.password, no errcode', async () => {
     const alice = await registerUser(s, 'alice1');
     const res = await s.request('POST', PASSWORD, { new_password: 'new-pw-1' }, { token: alice.token });
-    assert.equal(res.status, 401);
-    assert.deepEqual(res.body.flows, [{ stages: ['m.login.password'] }]);
+    assertPasswordChallenge(res);
     assert.deepEqual(res.body.params, {});
-    assert.equal(typeof res.body.session, 'string');
-    assert.equal(res.body.errcode, undefined);
     assert.equal(await loginErrcode(s, alice.userId, alice.password), null);
   });
 
@@ -40,7 +38,7 @@ await describeEachBackend('account: password change', (backend) => {
     const other = await newDevice(s, alice);
     assert.equal(await whoamiStatus(s, other.token), 200); // cached before the change
     const first = await s.request('POST', PASSWORD, { new_password: 'brand-new-1' }, { token: alice.token });
-    assert.equal(first.status, 401);
+    assertPasswordChallenge(first);
     // The session keeps a hash of the new password, never the password itself.
     const stored = await s.app.storage.uiaSessions.find(first.body.session, Date.now());
     assert.ok(stored !== null);
@@ -91,11 +89,7 @@ await describeEachBackend('account: password change', (backend) => {
       { new_password: 'never-set-1', auth: passwordAuth(alice.userId, 'wrong') },
       { token: alice.token },
     );
-    assert.equal(res.status, 401);
-    assert.equal(res.body.errcode, 'M_FORBIDDEN');
-    assert.equal(typeof res.body.error, 'string');
-    assert.deepEqual(res.body.flows, [{ stages: ['m.login.password'] }]);
-    assert.equal(typeof res.body.session, 'string');
+    assertPasswordChallenge(res, 'M_FORBIDDEN');
     assert.equal(res.body.completed, undefined);
     assert.equal(await loginErrcode(s, alice.userId, alice.password), null);
     assert.equal(await loginErrcode(s, alice.userId, 'never-set-1'), 'M_FORBIDDEN');
@@ -117,7 +111,7 @@ await describeEachBackend('account: password change', (backend) => {
   it('no new_password in any request: 400 M_MISSING_PARAM after auth; a client-sent hash is ignored', async () => {
     const alice = await registerUser(s, 'alice6');
     const first = await s.request('POST', PASSWORD, {}, { token: alice.token });
-    assert.equal(first.status, 401);
+    assertPasswordChallenge(first);
     const evilHash = await s.app.services.users.hashNewPassword('evil-pw-1');
     const res = await s.request(
       'POST',
@@ -214,10 +208,7 @@ await describeEachBackend('account: deactivation', (backend) => {
   it('{} with a token: 401 offering m.login.password', async () => {
     const alice = await registerUser(s, 'alice1');
     const res = await s.request('POST', DEACTIVATE, {}, { token: alice.token });
-    assert.equal(res.status, 401);
-    assert.deepEqual(res.body.flows, [{ stages: ['m.login.password'] }]);
-    assert.equal(typeof res.body.session, 'string');
-    assert.equal(res.body.errcode, undefined);
+    assertPasswordChallenge(res);
     assertError(await s.request('POST', DEACTIVATE, {}), 401, 'M_MISSING_TOKEN');
   });
 
@@ -229,9 +220,7 @@ await describeEachBackend('account: deactivation', (backend) => {
       { auth: passwordAuth(alice.userId, 'nope') },
       { token: alice.token },
     );
-    assert.equal(res.status, 401);
-    assert.equal(res.body.errcode, 'M_FORBIDDEN');
-    assert.deepEqual(res.body.flows, [{ stages: ['m.login.password'] }]);
+    assertPasswordChallenge(res, 'M_FORBIDDEN');
     assert.equal(res.body.completed, undefined);
     assert.equal(await whoamiStatus(s, alice.token), 200);
   });
@@ -256,7 +245,7 @@ await describeEachBackend('account: deactivation', (backend) => {
     const other = await newDevice(s, alice);
     assert.equal(await whoamiStatus(s, other.token), 200); // cached before deactivation
     const first = await s.request('POST', DEACTIVATE, { erase: true }, { token: alice.token });
-    assert.equal(first.status, 401);
+    assertPasswordChallenge(first);
     const res = await s.request(
       'POST',
       DEACTIVATE,
@@ -265,11 +254,7 @@ await describeEachBackend('account: deactivation', (backend) => {
     );
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual(res.body, { id_server_unbind_result: 'success' });
-    assertError(
-      await s.request('GET', `${V3}/account/whoami`, undefined, { token: alice.token }),
-      401,
-      'M_UNKNOWN_TOKEN',
-    );
+    assertError(await whoami(s, alice.token), 401, 'M_UNKNOWN_TOKEN');
     assert.equal(await whoamiStatus(s, other.token), 401);
     assert.equal(await loginErrcode(s, alice.userId, alice.password), 'M_USER_DEACTIVATED');
     for (const user of ['alice4', 'ALICE4']) {

@@ -1,39 +1,24 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { type FakeSiteverify, startFakeSiteverify } from '../helpers/fake-siteverify.js';
-import { describeEachBackend, startServer, type TestResponse, type TestServer } from '../helpers/server.js';
+import { assertChallenge, assertError } from '../helpers/assert.js';
+import { startCaptchaServer } from '../helpers/captcha.js';
+import type { FakeSiteverify } from '../helpers/fake-siteverify.js';
+import { describeEachBackend, startServer, type TestServer } from '../helpers/server.js';
 
 const V3 = '/_matrix/client/v3/register';
 const FALLBACK = '/_matrix/client/v3/auth/m.login.recaptcha/fallback/web';
 
-function assertError(res: TestResponse, status: number, errcode: string): void {
-  assert.equal(res.status, status, JSON.stringify(res.body));
-  assert.equal(res.body.errcode, errcode, JSON.stringify(res.body));
-  assert.equal(typeof res.body.error, 'string');
-}
-
 await describeEachBackend('UIA fallback page for m.login.recaptcha', (backend) => {
   let s: TestServer;
   let verifier: FakeSiteverify;
+  let close: () => Promise<void>;
   before(async () => {
-    verifier = await startFakeSiteverify({ secret: 'private' });
-    s = await startServer({
-      backend,
-      config: {
-        enable_registration_captcha: true,
-        recaptcha_public_key: 'pub"<key>',
-        recaptcha_private_key: 'private',
-        recaptcha_siteverify_api: verifier.url,
-      },
-    });
+    ({ server: s, verifier, close } = await startCaptchaServer(backend, { publicKey: 'pub"<key>' }));
   });
-  after(async () => {
-    await s.close();
-    await verifier.close();
-  });
+  after(() => close());
 
   it('serves an HTML page with the escaped site key and the done callbacks', async () => {
-    const session = (await s.request('POST', V3, { username: 'fallback', password: 'pw' })).body.session;
+    const session = assertChallenge(await s.request('POST', V3, { username: 'fallback', password: 'pw' }));
     const res = await s.request('GET', `${FALLBACK}?session=${session}`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
@@ -48,7 +33,7 @@ await describeEachBackend('UIA fallback page for m.login.recaptcha', (backend) =
   });
 
   it('the page answer completes the stage; the client then continues with the session', async () => {
-    const session = (await s.request('POST', V3, { username: 'viaweb', password: 'pw' })).body.session;
+    const session = assertChallenge(await s.request('POST', V3, { username: 'viaweb', password: 'pw' }));
     assertError(await s.request('POST', FALLBACK, { session, response: 'bad' }), 401, 'M_UNAUTHORIZED');
     const ok = await s.request('POST', FALLBACK, { session, response: 'good' });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
@@ -56,9 +41,8 @@ await describeEachBackend('UIA fallback page for m.login.recaptcha', (backend) =
     assert.equal(verifier.received.at(-1)?.get('response'), 'good');
     // `{"auth":{"session":S}}` picks the completed stage up; the dummy stage finishes.
     const check = await s.request('POST', V3, { auth: { session } });
-    assert.equal(check.status, 401);
+    assertChallenge(check);
     assert.deepEqual(check.body.completed, ['m.login.recaptcha']);
-    assert.equal(check.body.errcode, undefined);
     const done = await s.request('POST', V3, { auth: { type: 'm.login.dummy', session } });
     assert.equal(done.status, 200, JSON.stringify(done.body));
     assert.equal(done.body.user_id, '@viaweb:localhost');
@@ -83,7 +67,7 @@ await describeEachBackend('UIA fallback page without a captcha', (backend) => {
   after(() => s.close());
 
   it('answers 404 M_UNKNOWN', async () => {
-    const session = (await s.request('POST', V3, {})).body.session;
+    const session = assertChallenge(await s.request('POST', V3, {}));
     assertError(await s.request('GET', `${FALLBACK}?session=${session}`), 404, 'M_UNKNOWN');
   });
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { assertError, newDevice, passwordAuth, registerUser, type TestUser, whoamiStatus } from '../helpers/reauth.js';
+import { assertError, assertLoggedOut, assertPasswordChallenge } from '../helpers/assert.js';
 import { describeEachBackend, startServer, type TestServer } from '../helpers/server.js';
+import { newDevice, passwordAuth, registerUser, type TestUser, whoami, whoamiStatus } from '../helpers/users.js';
 
 const V3 = '/_matrix/client/v3';
 
@@ -122,14 +123,10 @@ await describeEachBackend('devices: delete with UIA', (backend) => {
   it('DELETE with no body gets exactly the challenge: flows, params, session', async () => {
     const d = await newDevice(s, alice);
     const res = await s.request('DELETE', `${V3}/devices/${d.deviceId}`, undefined, { token: alice.token });
-    assert.equal(res.status, 401);
+    assertPasswordChallenge(res);
     assert.deepEqual(Object.keys(res.body).sort(), ['flows', 'params', 'session']);
-    assert.deepEqual(res.body.flows, [{ stages: ['m.login.password'] }]);
     assert.deepEqual(res.body.params, {});
-    assert.equal(typeof res.body.session, 'string');
-    const empty = await s.request('DELETE', `${V3}/devices/${d.deviceId}`, {}, { token: alice.token });
-    assert.equal(empty.status, 401);
-    assert.equal(empty.body.errcode, undefined);
+    assertPasswordChallenge(await s.request('DELETE', `${V3}/devices/${d.deviceId}`, {}, { token: alice.token }));
     assert.equal(await whoamiStatus(s, d.token), 200);
   });
 
@@ -142,10 +139,7 @@ await describeEachBackend('devices: delete with UIA', (backend) => {
       { auth: passwordAuth(alice.userId, 'wrong', first.body.session) },
       { token: alice.token },
     );
-    assert.equal(res.status, 401);
-    assert.equal(res.body.errcode, 'M_FORBIDDEN');
-    assert.equal(typeof res.body.error, 'string');
-    assert.deepEqual(res.body.flows, [{ stages: ['m.login.password'] }]);
+    assertPasswordChallenge(res, 'M_FORBIDDEN');
     assert.equal(res.body.session, first.body.session);
     assert.equal(res.body.completed, undefined);
     assert.equal(await whoamiStatus(s, d.token), 200);
@@ -179,9 +173,7 @@ await describeEachBackend('devices: delete with UIA', (backend) => {
     );
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual(res.body, {});
-    const who = await s.request('GET', `${V3}/account/whoami`, undefined, { token: d.token });
-    assertError(who, 401, 'M_UNKNOWN_TOKEN');
-    assert.equal(who.body.soft_logout, false);
+    assertLoggedOut(await whoami(s, d.token));
     assert.equal(await whoamiStatus(s, keep.token), 200);
     assert.equal(await whoamiStatus(s, alice.token), 200);
     assertError(
@@ -259,8 +251,7 @@ await describeEachBackend('devices: delete with UIA', (backend) => {
     for (const t of [a.token, b.token, c.token]) assert.equal(await whoamiStatus(s, t), 200);
     const body = { devices: [a.deviceId, b.deviceId, 'NEVER_EXISTED'] };
     const first = await s.request('POST', `${V3}/delete_devices`, body, { token: alice.token });
-    assert.equal(first.status, 401);
-    assert.deepEqual(first.body.flows, [{ stages: ['m.login.password'] }]);
+    assertPasswordChallenge(first);
     const res = await s.request(
       'POST',
       `${V3}/delete_devices`,

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { type App, createApp } from '../../src/app.js';
 import { validateConfig } from '../../src/config/load.js';
 import { createLogger, redactUrl } from '../../src/observability/logger.js';
+import { v1Password } from '../helpers/users.js';
 
 /**
  * Nothing secret reaches the logs (style.md §8.8): passwords in bodies, tokens in the
@@ -68,7 +69,7 @@ describe('log redaction', () => {
 
   it('keeps passwords and tokens out of every line while logging each request', async () => {
     const reg = await send('POST', '/_matrix/client/api/v1/register', {
-      body: JSON.stringify({ type: 'm.login.password', user: 'redact', password: PASSWORD }),
+      body: JSON.stringify(v1Password('redact', PASSWORD)),
     });
     assert.equal(reg.status, 200, JSON.stringify(reg.body));
     const token: string = reg.body.access_token;
@@ -115,38 +116,11 @@ describe('log redaction', () => {
     );
     const v1 = '/_matrix/client/api/v1/register';
     const body = (o: unknown) => ({ body: JSON.stringify(o) });
-    await check(
-      'POST',
-      v1,
-      400,
-      v1,
-      body({ type: 'm.login.password', user: 'REDACT', password: OTHER_PASSWORD }),
-      'M_USER_IN_USE',
-    );
-    await check(
-      'POST',
-      v1,
-      400,
-      v1,
-      body({ type: 'm.login.password', user: 'bad name', password: OTHER_PASSWORD }),
-      'M_INVALID_USERNAME',
-    );
-    await check(
-      'POST',
-      v1,
-      400,
-      v1,
-      body({ type: 'm.login.password', user: 5, password: OTHER_PASSWORD }),
-      'M_BAD_JSON',
-    );
-    await check(
-      'POST',
-      v1,
-      400,
-      v1,
-      { body: `{"type":"m.login.password","password":"${OTHER_PASSWORD}"` },
-      'M_NOT_JSON',
-    );
+    const refusedV1 = (init: { body: string }, errcode: string) => check('POST', v1, 400, v1, init, errcode);
+    await refusedV1(body(v1Password('REDACT', OTHER_PASSWORD)), 'M_USER_IN_USE');
+    await refusedV1(body(v1Password('bad name', OTHER_PASSWORD)), 'M_INVALID_USERNAME');
+    await refusedV1(body(v1Password(5, OTHER_PASSWORD)), 'M_BAD_JSON');
+    await refusedV1({ body: `{"type":"m.login.password","password":"${OTHER_PASSWORD}"` }, 'M_NOT_JSON');
     await check(
       'POST',
       `${v1}?access_token=${token}`,

@@ -1,31 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
+import { assertError } from '../helpers/assert.js';
 import { describeEachBackend, startServer, type TestServer } from '../helpers/server.js';
+import { passwordLogin as pw, registerUser, whoami } from '../helpers/users.js';
 
 const LOGIN = '/_matrix/client/v3/login';
-const WHOAMI = '/_matrix/client/v3/account/whoami';
-
-function assertError(res: { status: number; body: any }, status: number, errcode: string): void {
-  assert.equal(res.status, status, JSON.stringify(res.body));
-  assert.equal(res.body.errcode, errcode, JSON.stringify(res.body));
-  assert.equal(typeof res.body.error, 'string');
-}
-
-async function register(s: TestServer, user: string, password: string): Promise<any> {
-  const res = await s.request('POST', '/_matrix/client/api/v1/register', { type: 'm.login.password', user, password });
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-  return res.body;
-}
-
-function pw(user: string, password: string, extra: Record<string, unknown> = {}) {
-  return { type: 'm.login.password', identifier: { type: 'm.id.user', user }, password, ...extra };
-}
 
 await describeEachBackend('POST /login (password)', (backend) => {
   let s: TestServer;
   before(async () => {
     s = await startServer({ backend });
-    await register(s, 'alice', 'wonderland');
+    await registerUser(s, 'alice', 'wonderland');
   });
   after(() => s.close());
 
@@ -47,7 +32,7 @@ await describeEachBackend('POST /login (password)', (backend) => {
     assert.ok(res.body.access_token.length >= 22);
     assert.equal(res.body.refresh_token, undefined);
     assert.equal(res.body.expires_in_ms, undefined);
-    const who = await s.request('GET', WHOAMI, undefined, { token: res.body.access_token });
+    const who = await whoami(s, res.body.access_token);
     assert.deepEqual(who.body, { user_id: '@alice:localhost', device_id: res.body.device_id, is_guest: false });
   });
 
@@ -65,7 +50,7 @@ await describeEachBackend('POST /login (password)', (backend) => {
       assert.equal(res.status, 200, JSON.stringify(res.body));
       assert.equal(res.body.user_id, '@alice:localhost', 'the stored id, not the typed case');
       devices.add(res.body.device_id);
-      const who = await s.request('GET', WHOAMI, undefined, { token: res.body.access_token });
+      const who = await whoami(s, res.body.access_token);
       assert.equal(who.body.user_id, '@alice:localhost');
     }
     assert.equal(devices.size, bodies.length, 'each login without device_id makes a new device');
@@ -92,12 +77,12 @@ await describeEachBackend('POST /login (password)', (backend) => {
   });
 
   it('a deactivated account gets 403 M_USER_DEACTIVATED and its tokens die', async () => {
-    await register(s, 'gone', 'pw-gone');
+    await registerUser(s, 'gone', 'pw-gone');
     const first = await s.request('POST', LOGIN, pw('gone', 'pw-gone'));
     assert.equal(first.status, 200);
     await s.app.storage.users.deactivate('@gone:localhost');
     assertError(await s.request('POST', LOGIN, pw('gone', 'pw-gone')), 403, 'M_USER_DEACTIVATED');
-    const who = await s.request('GET', WHOAMI, undefined, { token: first.body.access_token });
+    const who = await whoami(s, first.body.access_token);
     assertError(who, 401, 'M_UNKNOWN_TOKEN');
   });
 
@@ -118,10 +103,10 @@ await describeEachBackend('POST /login (password)', (backend) => {
     assert.equal(b.status, 200);
     assert.equal(b.body.device_id, 'PHONE');
     assert.notEqual(b.body.access_token, a.body.access_token);
-    assertError(await s.request('GET', WHOAMI, undefined, { token: a.body.access_token }), 401, 'M_UNKNOWN_TOKEN');
-    const whoB = await s.request('GET', WHOAMI, undefined, { token: b.body.access_token });
+    assertError(await whoami(s, a.body.access_token), 401, 'M_UNKNOWN_TOKEN');
+    const whoB = await whoami(s, b.body.access_token);
     assert.equal(whoB.body.device_id, 'PHONE');
-    const whoOther = await s.request('GET', WHOAMI, undefined, { token: other.body.access_token });
+    const whoOther = await whoami(s, other.body.access_token);
     assert.equal(whoOther.status, 200);
     assert.equal(whoOther.body.device_id, 'LAPTOP');
     const device = await s.app.storage.devices.find('@alice:localhost', 'PHONE');
@@ -192,7 +177,7 @@ await describeEachBackend('POST /login with password_config.enabled: false', (ba
   let s: TestServer;
   before(async () => {
     s = await startServer({ backend, config: { password_config: { enabled: false } } });
-    await register(s, 'alice', 'wonderland');
+    await registerUser(s, 'alice', 'wonderland');
   });
   after(() => s.close());
 

@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
+import { assertError, assertLoggedOut } from '../helpers/assert.js';
 import { describeEachBackend, startServer, type TestServer } from '../helpers/server.js';
+import { login as loginUser, registerUser, whoami as whoamiOf } from '../helpers/users.js';
 
 const REFRESH = '/_matrix/client/v3/refresh';
-const WHOAMI = '/_matrix/client/v3/account/whoami';
 const ACCESS_LIFETIME = 60_000;
 const REFRESH_LIFETIME = 600_000;
-
-function assertError(res: { status: number; body: any }, status: number, errcode: string): void {
-  assert.equal(res.status, status, JSON.stringify(res.body));
-  assert.equal(res.body.errcode, errcode, JSON.stringify(res.body));
-  assert.equal(typeof res.body.error, 'string');
-}
-
-/** A 401 M_UNKNOWN_TOKEN that tells the client its session is over (not a soft logout). */
-function assertHardUnknown(res: { status: number; body: any }): void {
-  assertError(res, 401, 'M_UNKNOWN_TOKEN');
-  assert.equal(res.body.soft_logout, false, JSON.stringify(res.body));
-}
 
 interface Tokens {
   access: string;
@@ -31,17 +20,10 @@ await describeEachBackend('POST /refresh (refresh tokens, spec v1.3)', (backend)
   const clock = { now: () => now };
 
   async function login(user: string, extra: Record<string, unknown> = {}): Promise<Tokens> {
-    const res = await s.request('POST', '/_matrix/client/v3/login', {
-      type: 'm.login.password',
-      identifier: { type: 'm.id.user', user },
-      password: 'pw',
-      refresh_token: true,
-      ...extra,
-    });
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.equal(typeof res.body.refresh_token, 'string');
-    assert.equal(res.body.expires_in_ms, ACCESS_LIFETIME);
-    return { access: res.body.access_token, refresh: res.body.refresh_token, device: res.body.device_id };
+    const { body, deviceId, token } = await loginUser(s, user, 'pw', { refresh_token: true, ...extra });
+    assert.equal(typeof body.refresh_token, 'string');
+    assert.equal(body.expires_in_ms, ACCESS_LIFETIME);
+    return { access: token, refresh: body.refresh_token, device: deviceId };
   }
 
   async function refresh(token: string, server: TestServer = s) {
@@ -54,7 +36,7 @@ await describeEachBackend('POST /refresh (refresh tokens, spec v1.3)', (backend)
     return { access: res.body.access_token, refresh: res.body.refresh_token };
   }
 
-  const whoami = (token: string) => s.request('GET', WHOAMI, undefined, { token });
+  const whoami = (token: string) => whoamiOf(s, token);
 
   before(async () => {
     s = await startServer({
@@ -62,14 +44,7 @@ await describeEachBackend('POST /refresh (refresh tokens, spec v1.3)', (backend)
       clock,
       config: { refreshable_access_token_lifetime: '1m', refresh_token_lifetime: '10m' },
     });
-    for (const user of ['alice', 'bob']) {
-      const res = await s.request('POST', '/_matrix/client/api/v1/register', {
-        type: 'm.login.password',
-        user,
-        password: 'pw',
-      });
-      assert.equal(res.status, 200);
-    }
+    for (const user of ['alice', 'bob']) await registerUser(s, user, 'pw');
   });
   after(() => s.close());
 
@@ -92,7 +67,7 @@ await describeEachBackend('POST /refresh (refresh tokens, spec v1.3)', (backend)
     const next = await refreshOk(t.refresh);
     assert.equal((await whoami(t.access)).status, 200, 'still valid: the client may not have the new one yet');
     assert.equal((await whoami(next.access)).status, 200);
-    assertHardUnknown(await whoami(t.access));
+    assertLoggedOut(await whoami(t.access));
   });
 
   it('a repeated refresh before the new tokens are used succeeds (lost response) and replaces them', async () => {
@@ -100,8 +75,8 @@ await describeEachBackend('POST /refresh (refresh tokens, spec v1.3)', (backend)
     const lost = await refreshOk(t.refresh);
     const retry = await refreshOk(t.refresh);
     assert.notEqual(retry.access, lost.access);
-    assertHardUnknown(await refresh(lost.refresh));
-    assertHardUnknown(await whoami(lost.access));
+    assertLoggedOut(await refresh(lost.refresh));
+    assertLoggedOut(await whoami(lost.access));
     assert.equal((await whoami(retry.access)).status, 200, 'the retry did not count as theft');
     const after = await refreshOk(retry.refresh);
     assert.equal((await whoami(after.access)).status, 200);
@@ -112,10 +87,10 @@ await describeEachBackend('POST /refresh (refresh tokens, spec v1.3)', (backend)
     const other = await login('alice');
     const next = await refreshOk(t.refresh);
     assert.equal((await whoami(next.access)).status, 200); // the successor is now in use
-    assertHardUnknown(await refresh(t.refresh));
-    assertHardUnknown(await whoami(next.access));
-    assertHardUnknown(await refresh(next.refresh));
-    assertHardUnknown(await whoami(t.access));
+    assertLoggedOut(await refresh(t.refresh));
+    assertLoggedOut(await whoami(next.access));
+    assertLoggedOut(await refresh(next.refresh));
+    assertLoggedOut(await whoami(t.access));
     assert.equal((await whoami(other.access)).status, 200, "another device's session is untouched");
     assert.equal((await refresh(other.refresh)).status, 200);
   });
@@ -124,9 +99,9 @@ await describeEachBackend('POST /refresh (refresh tokens, spec v1.3)', (backend)
     const t = await login('alice');
     const second = await refreshOk(t.refresh);
     const third = await refreshOk(second.refresh); // exchanging R2 uses it
-    assertHardUnknown(await refresh(t.refresh));
-    assertHardUnknown(await whoami(third.access));
-    assertHardUnknown(await refresh(third.refresh));
+    assertLoggedOut(await refresh(t.refresh));
+    assertLoggedOut(await whoami(third.access));
+    assertLoggedOut(await refresh(third.refresh));
   });
 
   it('an expired access token is 401 M_UNKNOWN_TOKEN with soft_logout: true; refresh revives it', async () => {
@@ -145,13 +120,13 @@ await describeEachBackend('POST /refresh (refresh tokens, spec v1.3)', (backend)
     now += ACCESS_LIFETIME + 1;
     const res = await s.request('POST', '/_matrix/client/v3/logout', {}, { token: t.access });
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    assertHardUnknown(await refresh(t.refresh));
+    assertLoggedOut(await refresh(t.refresh));
   });
 
   it('an expired refresh token is 401 M_UNKNOWN_TOKEN (soft_logout false)', async () => {
     const t = await login('alice');
     now += REFRESH_LIFETIME + 1;
-    assertHardUnknown(await refresh(t.refresh));
+    assertLoggedOut(await refresh(t.refresh));
   });
 
   it('an access token never outlives its refresh token', async () => {
@@ -161,11 +136,7 @@ await describeEachBackend('POST /refresh (refresh tokens, spec v1.3)', (backend)
       config: { refreshable_access_token_lifetime: '1h', refresh_token_lifetime: '5m' },
     });
     try {
-      await local.request('POST', '/_matrix/client/api/v1/register', {
-        type: 'm.login.password',
-        user: 'x',
-        password: 'pw',
-      });
+      await registerUser(local, 'x', 'pw');
       const res = await local.request('POST', '/_matrix/client/v3/login', {
         type: 'm.login.password',
         user: 'x',
@@ -182,10 +153,10 @@ await describeEachBackend('POST /refresh (refresh tokens, spec v1.3)', (backend)
   it('logout and device reuse end the refresh chain of that device', async () => {
     const t = await login('bob');
     assert.equal((await s.request('POST', '/_matrix/client/v3/logout', {}, { token: t.access })).status, 200);
-    assertHardUnknown(await refresh(t.refresh));
+    assertLoggedOut(await refresh(t.refresh));
     const a = await login('bob', { device_id: 'BOBPHONE' });
     const b = await login('bob', { device_id: 'BOBPHONE' });
-    assertHardUnknown(await refresh(a.refresh));
+    assertLoggedOut(await refresh(a.refresh));
     assert.equal((await refresh(b.refresh)).status, 200);
   });
 
@@ -193,26 +164,22 @@ await describeEachBackend('POST /refresh (refresh tokens, spec v1.3)', (backend)
     const a = await login('bob');
     const b = await login('bob');
     assert.equal((await s.request('POST', '/_matrix/client/v3/logout/all', {}, { token: a.access })).status, 200);
-    assertHardUnknown(await refresh(a.refresh));
-    assertHardUnknown(await refresh(b.refresh));
+    assertLoggedOut(await refresh(a.refresh));
+    assertLoggedOut(await refresh(b.refresh));
   });
 
   it('a deactivated account cannot refresh', async () => {
-    await s.request('POST', '/_matrix/client/api/v1/register', {
-      type: 'm.login.password',
-      user: 'carol',
-      password: 'pw',
-    });
+    await registerUser(s, 'carol', 'pw');
     const t = await login('carol');
     await s.app.storage.users.deactivate('@carol:localhost');
-    assertHardUnknown(await refresh(t.refresh));
+    assertLoggedOut(await refresh(t.refresh));
   });
 
   it('unknown tokens and malformed bodies get 4xx, never 5xx', async () => {
     const t = await login('alice');
-    assertHardUnknown(await refresh('tsr_nope'));
-    assertHardUnknown(await refresh(t.access));
-    assertHardUnknown(await refresh(''));
+    assertLoggedOut(await refresh('tsr_nope'));
+    assertLoggedOut(await refresh(t.access));
+    assertLoggedOut(await refresh(''));
     assertError(await s.request('POST', REFRESH, {}), 400, 'M_MISSING_PARAM');
     assertError(await s.request('POST', REFRESH, { refresh_token: 5 }), 400, 'M_BAD_JSON');
     assertError(await s.request('POST', REFRESH, { refresh_token: null }), 400, 'M_BAD_JSON');

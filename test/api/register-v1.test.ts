@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { type FakeSiteverify, startFakeSiteverify } from '../helpers/fake-siteverify.js';
+import { assertError, assertLoggedOut } from '../helpers/assert.js';
+import { startCaptchaServer } from '../helpers/captcha.js';
+import type { FakeSiteverify } from '../helpers/fake-siteverify.js';
 import { describeEachBackend, startServer, type TestServer } from '../helpers/server.js';
+import { BAD_CHARACTER_USERNAMES } from '../helpers/usernames.js';
+import { v1Password, whoami } from '../helpers/users.js';
 
 const V1 = '/_matrix/client/api/v1/register';
-
-function assertError(res: { status: number; body: any }, status: number, errcode: string): void {
-  assert.equal(res.status, status, JSON.stringify(res.body));
-  assert.equal(res.body.errcode, errcode, JSON.stringify(res.body));
-  assert.equal(typeof res.body.error, 'string');
-}
 
 await describeEachBackend('v1 register, open registration (the seed)', (backend) => {
   let s: TestServer;
@@ -26,11 +24,7 @@ await describeEachBackend('v1 register, open registration (the seed)', (backend)
   });
 
   it('registers alice in one request and the token works on whoami', async () => {
-    const res = await s.request('POST', V1, {
-      type: 'm.login.password',
-      user: 'alice',
-      password: 'wonderland',
-    });
+    const res = await s.request('POST', V1, v1Password('alice', 'wonderland'));
     assert.equal(res.status, 200);
     assert.equal(res.body.user_id, '@alice:localhost');
     assert.equal(res.body.home_server, 'localhost');
@@ -38,9 +32,7 @@ await describeEachBackend('v1 register, open registration (the seed)', (backend)
     assert.ok(res.body.access_token.length >= 22);
     assert.equal(res.body.session, undefined);
     assert.equal(res.body.next, undefined);
-    const who = await s.request('GET', '/_matrix/client/v3/account/whoami', undefined, {
-      token: res.body.access_token,
-    });
+    const who = await whoami(s, res.body.access_token);
     assert.equal(who.status, 200);
     assert.deepEqual(who.body, {
       user_id: '@alice:localhost',
@@ -53,46 +45,30 @@ await describeEachBackend('v1 register, open registration (the seed)', (backend)
   });
 
   it('a taken name, in any case, is M_USER_IN_USE', async () => {
-    await s.request('POST', V1, { type: 'm.login.password', user: 'bob', password: 'x1' });
+    await s.request('POST', V1, v1Password('bob', 'x1'));
     for (const user of ['bob', 'BOB', 'Bob', '@bob:localhost']) {
-      assertError(
-        await s.request('POST', V1, { type: 'm.login.password', user, password: 'x2' }),
-        400,
-        'M_USER_IN_USE',
-      );
+      assertError(await s.request('POST', V1, v1Password(user, 'x2')), 400, 'M_USER_IN_USE');
     }
   });
 
   it('lower-cases the username and accepts a full id of this server', async () => {
-    const res = await s.request('POST', V1, {
-      type: 'm.login.password',
-      user: 'Carol.Smith',
-      password: 'pw',
-    });
+    const res = await s.request('POST', V1, v1Password('Carol.Smith', 'pw'));
     assert.equal(res.status, 200);
     assert.equal(res.body.user_id, '@carol.smith:localhost');
-    const full = await s.request('POST', V1, {
-      type: 'm.login.password',
-      user: '@dave:localhost',
-      password: 'pw',
-    });
+    const full = await s.request('POST', V1, v1Password('@dave:localhost', 'pw'));
     assert.equal(full.body.user_id, '@dave:localhost');
   });
 
   it('accepts every allowed character', async () => {
-    const res = await s.request('POST', V1, {
-      type: 'm.login.password',
-      user: 'a.b_c-d=e/f+g',
-      password: 'pw',
-    });
+    const res = await s.request('POST', V1, v1Password('a.b_c-d=e/f+g', 'pw'));
     assert.equal(res.status, 200);
     assert.equal(res.body.user_id, '@a.b_c-d=e/f+g:localhost');
   });
 
   it('a missing or empty user gets generated numeric ids, smallest unused first', async () => {
     const a = await s.request('POST', V1, { type: 'm.login.password', password: 'pw' });
-    const b = await s.request('POST', V1, { type: 'm.login.password', user: '', password: 'pw' });
-    const c = await s.request('POST', V1, { type: 'm.login.password', user: null, password: 'pw' });
+    const b = await s.request('POST', V1, v1Password('', 'pw'));
+    const c = await s.request('POST', V1, v1Password(null, 'pw'));
     assert.equal(a.status, 200);
     const ids = [a, b, c].map((r) => r.body.user_id as string);
     for (const id of ids) assert.match(id, /^@[0-9]+:localhost$/);
@@ -101,54 +77,18 @@ await describeEachBackend('v1 register, open registration (the seed)', (backend)
   });
 
   it('rejects invalid usernames with M_INVALID_USERNAME', async () => {
-    const bad = [
-      'a:b',
-      'a@b',
-      'a b',
-      'a!b',
-      'a,b',
-      'a"b',
-      "a'b",
-      'a\\b',
-      'a[b',
-      'a{b',
-      'a|b',
-      'a?b',
-      'é',
-      '£',
-      'a\nb',
-      '_bot',
-      '1234',
-      '@eve:other.server',
-      'a'.repeat(245),
-    ];
+    const bad = [...BAD_CHARACTER_USERNAMES, '_bot', '1234', '@eve:other.server', 'a'.repeat(245)];
     for (const user of bad) {
-      assertError(
-        await s.request('POST', V1, { type: 'm.login.password', user, password: 'pw' }),
-        400,
-        'M_INVALID_USERNAME',
-      );
+      assertError(await s.request('POST', V1, v1Password(user, 'pw')), 400, 'M_INVALID_USERNAME');
     }
     // 244 characters make a user id of exactly 255 on `localhost`: allowed.
-    const longest = await s.request('POST', V1, {
-      type: 'm.login.password',
-      user: 'a'.repeat(244),
-      password: 'pw',
-    });
+    const longest = await s.request('POST', V1, v1Password('a'.repeat(244), 'pw'));
     assert.equal(longest.status, 200);
   });
 
   it('rejects an empty password and does not create the account', async () => {
-    assertError(
-      await s.request('POST', V1, { type: 'm.login.password', user: 'nopass', password: '' }),
-      400,
-      'M_WEAK_PASSWORD',
-    );
-    const again = await s.request('POST', V1, {
-      type: 'm.login.password',
-      user: 'nopass',
-      password: 'now-ok',
-    });
+    assertError(await s.request('POST', V1, v1Password('nopass', '')), 400, 'M_WEAK_PASSWORD');
+    const again = await s.request('POST', V1, v1Password('nopass', 'now-ok'));
     assert.equal(again.status, 200);
   });
 
@@ -176,12 +116,8 @@ await describeEachBackend('v1 register, open registration (the seed)', (backend)
     assertError(await s.request('POST', V1, { type: 'm.login.recaptcha', response: 'x' }), 400, 'M_UNKNOWN');
     assertError(await s.request('POST', V1, { type: 5 }), 400, 'M_BAD_JSON');
     assertError(await s.request('POST', V1, { type: ['m.login.password'] }), 400, 'M_BAD_JSON');
-    assertError(
-      await s.request('POST', V1, { type: 'm.login.password', user: 123, password: 'pw' }),
-      400,
-      'M_BAD_JSON',
-    );
-    assertError(await s.request('POST', V1, { type: 'm.login.password', user: 'x', password: 5 }), 400, 'M_BAD_JSON');
+    assertError(await s.request('POST', V1, v1Password(123, 'pw')), 400, 'M_BAD_JSON');
+    assertError(await s.request('POST', V1, v1Password('x', 5)), 400, 'M_BAD_JSON');
     assertError(
       await s.request('POST', V1, { type: 'm.login.password', session: 5, password: 'p' }),
       400,
@@ -209,11 +145,7 @@ await describeEachBackend('v1 register, open registration (the seed)', (backend)
     let count = 0;
     for (const key of keys) {
       for (const value of values) {
-        const body: Record<string, unknown> = {
-          type: 'm.login.password',
-          user: `fuzz${count}`,
-          password: 'pw',
-        };
+        const body: Record<string, unknown> = v1Password(`fuzz${count}`, 'pw');
         body[key] = value;
         const res = await s.request('POST', V1, body);
         assert.ok(res.status < 500, `${JSON.stringify(body)} → ${res.status}`);
@@ -249,7 +181,7 @@ await describeEachBackend('v1 register, open registration (the seed)', (backend)
     assert.ok(res.status === 204 || res.status === 200);
     assert.equal(res.headers.get('access-control-allow-origin'), '*');
     assert.match(res.headers.get('access-control-allow-headers') ?? '', /Authorization/);
-    const free = await s.request('POST', V1, { type: 'm.login.password', user: 'opt', password: 'pw' });
+    const free = await s.request('POST', V1, v1Password('opt', 'pw'));
     assert.equal(free.status, 200);
   });
 
@@ -262,22 +194,11 @@ await describeEachBackend('v1 register, open registration (the seed)', (backend)
 await describeEachBackend('v1 register, captcha on (multi-stage)', (backend) => {
   let s: TestServer;
   let verifier: FakeSiteverify;
+  let close: () => Promise<void>;
   before(async () => {
-    verifier = await startFakeSiteverify({ secret: 'private' });
-    s = await startServer({
-      backend,
-      config: {
-        enable_registration_captcha: true,
-        recaptcha_public_key: 'public',
-        recaptcha_private_key: 'private',
-        recaptcha_siteverify_api: verifier.url,
-      },
-    });
+    ({ server: s, verifier, close } = await startCaptchaServer(backend));
   });
-  after(async () => {
-    await s.close();
-    await verifier.close();
-  });
+  after(() => close());
 
   it('GET lists recaptcha then password, with every stage', async () => {
     const res = await s.request('GET', V1);
@@ -295,22 +216,12 @@ await describeEachBackend('v1 register, captcha on (multi-stage)', (backend) => 
     assert.equal(form.get('secret'), 'private');
     assert.equal(form.get('response'), 'good');
     assert.equal(form.get('remoteip'), '127.0.0.1');
-    const second = await s.request('POST', V1, {
-      type: 'm.login.password',
-      user: 'captain',
-      password: 'pw',
-      session: first.body.session,
-    });
+    const second = await s.request('POST', V1, v1Password('captain', 'pw', { session: first.body.session }));
     assert.equal(second.status, 200);
     assert.equal(second.body.user_id, '@captain:localhost');
     assert.equal(second.body.session, undefined);
     // The session is gone once registration finished.
-    const reuse = await s.request('POST', V1, {
-      type: 'm.login.password',
-      user: 'captain2',
-      password: 'pw',
-      session: first.body.session,
-    });
+    const reuse = await s.request('POST', V1, v1Password('captain2', 'pw', { session: first.body.session }));
     assertError(reuse, 400, 'M_UNKNOWN');
   });
 
@@ -331,39 +242,21 @@ await describeEachBackend('v1 register, captcha on (multi-stage)', (backend) => 
   });
 
   it('password before captcha is refused, and creates nothing', async () => {
-    assertError(
-      await s.request('POST', V1, { type: 'm.login.password', user: 'skipper', password: 'pw' }),
-      400,
-      'M_UNKNOWN',
-    );
+    assertError(await s.request('POST', V1, v1Password('skipper', 'pw')), 400, 'M_UNKNOWN');
     const first = await s.request('POST', V1, { type: 'm.login.recaptcha', response: 'good' });
-    const ok = await s.request('POST', V1, {
-      type: 'm.login.password',
-      user: 'skipper',
-      password: 'pw',
-      session: first.body.session,
-    });
+    const ok = await s.request('POST', V1, v1Password('skipper', 'pw', { session: first.body.session }));
     assert.equal(ok.status, 200);
   });
 
   it('an unknown session is a 400', async () => {
-    assertError(
-      await s.request('POST', V1, { type: 'm.login.password', user: 'x', password: 'pw', session: 'nope' }),
-      400,
-      'M_UNKNOWN',
-    );
+    assertError(await s.request('POST', V1, v1Password('x', 'pw', { session: 'nope' })), 400, 'M_UNKNOWN');
   });
 
   it('keeps the session across a restart between the stages', async () => {
     const first = await s.request('POST', V1, { type: 'm.login.recaptcha', response: 'good' });
     assert.equal(first.status, 200);
     await s.restart();
-    const second = await s.request('POST', V1, {
-      type: 'm.login.password',
-      user: 'restarted',
-      password: 'pw',
-      session: first.body.session,
-    });
+    const second = await s.request('POST', V1, v1Password('restarted', 'pw', { session: first.body.session }));
     assert.equal(second.status, 200, JSON.stringify(second.body));
     assert.equal(second.body.user_id, '@restarted:localhost');
   });
@@ -377,11 +270,7 @@ await describeEachBackend('v1 register, registration disabled', (backend) => {
   after(() => s.close());
 
   it('refuses with 403 M_FORBIDDEN', async () => {
-    assertError(
-      await s.request('POST', V1, { type: 'm.login.password', user: 'nobody', password: 'pw' }),
-      403,
-      'M_FORBIDDEN',
-    );
+    assertError(await s.request('POST', V1, v1Password('nobody', 'pw')), 403, 'M_FORBIDDEN');
   });
 });
 
@@ -400,18 +289,12 @@ await describeEachBackend('general protocol', (backend) => {
   });
 
   it('a body over the limit → 413 M_TOO_LARGE', async () => {
-    assertError(
-      await s.request('POST', V1, { type: 'm.login.password', user: 'big', password: 'x'.repeat(4096) }),
-      413,
-      'M_TOO_LARGE',
-    );
+    assertError(await s.request('POST', V1, v1Password('big', 'x'.repeat(4096))), 413, 'M_TOO_LARGE');
   });
 
   it('whoami without a token → 401 M_MISSING_TOKEN, bad token → 401 M_UNKNOWN_TOKEN', async () => {
     assertError(await s.request('GET', '/_matrix/client/v3/account/whoami'), 401, 'M_MISSING_TOKEN');
-    const bad = await s.request('GET', '/_matrix/client/v3/account/whoami', undefined, { token: 'tsa_nope' });
-    assertError(bad, 401, 'M_UNKNOWN_TOKEN');
-    assert.equal(bad.body.soft_logout, false);
+    assertLoggedOut(await s.request('GET', '/_matrix/client/v3/account/whoami', undefined, { token: 'tsa_nope' }));
     assertError(await s.request('GET', '/_matrix/client/v3/account/whoami?access_token=nope'), 401, 'M_UNKNOWN_TOKEN');
   });
 

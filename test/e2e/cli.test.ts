@@ -1,109 +1,19 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
+import { call, type LogLine, spawnTessera } from '../helpers/processes.js';
 
 /**
- * The `tessera` command as an operator runs it: a real process, started from a scratch
- * working directory, talking JSON logs on standard output. It runs the sources through tsx
- * (absolute paths, so nothing depends on the working directory), so no build is needed.
+ * The `tessera` command as an operator runs it: a real process (spawnTessera), started from a
+ * scratch working directory, talking JSON logs on standard output.
  */
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = join(REPO, 'src/cli/main.ts');
-const TSX = import.meta.resolve('tsx');
-const TIMEOUT_MS = 120_000;
 const V1 = '/_matrix/client/api/v1/register';
-
-type LogLine = Record<string, any>;
-
-interface Proc {
-  child: ChildProcess;
-  /** Standard output, line by line, as written. */
-  lines: string[];
-  /** The lines that are JSON. */
-  logs(): LogLine[];
-  stderr(): string;
-  waitForLog(match: (l: LogLine) => boolean): Promise<LogLine>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of running) c.kill('SIGKILL');
-});
-
-function tessera(args: string[], cwd: string): Proc {
-  // NODE_TEST_CONTEXT would make the child report to this test runner instead of running.
-  const { NODE_TEST_CONTEXT: _t, ...env } = process.env;
-  const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
-    cwd,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  const lines: string[] = [];
-  let stderr = '';
-  let pending = '';
-  const listeners = new Set<() => void>();
-  child.stderr!.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  child.stdout!.on('data', (c: Buffer) => {
-    pending += c.toString();
-    const parts = pending.split('\n');
-    pending = parts.pop()!;
-    lines.push(...parts);
-    for (const l of [...listeners]) l();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-    child.once('exit', (code, signal) => {
-      running.delete(child);
-      r({ code, signal });
-    }),
-  );
-  const logs = () =>
-    lines.flatMap((l) => {
-      try {
-        return [JSON.parse(l) as LogLine];
-      } catch {
-        return [];
-      }
-    });
-  const waitForLog = (match: (l: LogLine) => boolean) =>
-    new Promise<LogLine>((res, rej) => {
-      const check = () => {
-        const found = logs().find(match);
-        if (found === undefined) return;
-        cleanup();
-        res(found);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        rej(new Error(`no matching log line in ${TIMEOUT_MS} ms\nstdout:\n${lines.join('\n')}\nstderr:\n${stderr}`));
-      }, TIMEOUT_MS);
-      const cleanup = () => {
-        clearTimeout(timer);
-        listeners.delete(check);
-      };
-      listeners.add(check);
-      void exited.then(({ code }) => {
-        setImmediate(() => {
-          if (!listeners.has(check)) return;
-          cleanup();
-          rej(new Error(`tessera exited (${code}) first\nstdout:\n${lines.join('\n')}\nstderr:\n${stderr}`));
-        });
-      });
-      check();
-    });
-  return { child, lines, logs, stderr: () => stderr, waitForLog, exited };
-}
 
 async function freePort(): Promise<number> {
   const s = createNetServer();
@@ -111,14 +21,6 @@ async function freePort(): Promise<number> {
   const { port } = s.address() as { port: number };
   await new Promise<void>((r) => s.close(() => r()));
   return port;
-}
-
-async function call(base: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(base + path, {
-    method,
-    ...(body !== undefined && { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-  });
-  return { status: res.status, body: (await res.json()) as any };
 }
 
 const isListening = (l: LogLine) => l.msg === 'Tessera is listening';
@@ -166,7 +68,7 @@ rc_registration: {per_second: 10, burst_count: 50}
 password_hashing: {memory_kib: 1024, iterations: 1}
 `,
     );
-    const proc = tessera(['start', '--config', file], cwd);
+    const proc = spawnTessera(['start', '--config', file], cwd);
     try {
       const listening = await proc.waitForLog(isListening);
       assert.deepEqual(listening.urls, [`http://127.0.0.1:${port}`]);
@@ -191,10 +93,7 @@ password_hashing: {memory_kib: 1024, iterations: 1}
       assert.ok(!existsSync(join(cwd, 'synapse-data')));
 
       // Unknown keys and the metrics listener are warned about by name.
-      const warnings = proc
-        .logs()
-        .filter((l) => l.level === 40)
-        .map((l) => l.msg as string);
+      const warnings = proc.logs.filter((l) => l.level === 40).map((l) => l.msg as string);
       assert.ok(
         warnings.some((w) => w.includes("'pid_file'")),
         JSON.stringify(warnings),
@@ -210,7 +109,7 @@ password_hashing: {memory_kib: 1024, iterations: 1}
       assert.ok(!warnings.some((w) => w.includes('enable_registration_without_verification')));
 
       await proc.waitForLog((l) => l.msg === 'request' && l.status === 404);
-      const requests = proc.logs().filter((l) => l.msg === 'request');
+      const requests = proc.logs.filter((l) => l.msg === 'request');
       assert.deepEqual(
         requests.map((l) => [l.method, l.status]),
         [
@@ -235,7 +134,7 @@ password_hashing: {memory_kib: 1024, iterations: 1}
   it('generate-config writes a commented config that start accepts', async () => {
     const cwd = workdir('generate');
     const file = join(cwd, 'generated.yaml');
-    const gen = tessera(['generate-config', '--server-name', 'x.example', '--output', file], cwd);
+    const gen = spawnTessera(['generate-config', '--server-name', 'x.example', '--output', file], cwd);
     assert.equal((await gen.exited).code, 0, gen.stderr());
     assert.match(gen.stderr(), /wrote/);
     const yaml = readFileSync(file, 'utf8');
@@ -245,19 +144,19 @@ password_hashing: {memory_kib: 1024, iterations: 1}
     assert.ok(yaml.split('\n').filter((l) => l.trimStart().startsWith('#')).length >= 10);
 
     // It refuses to overwrite.
-    const again = tessera(['generate-config', '--output', file], cwd);
+    const again = spawnTessera(['generate-config', '--output', file], cwd);
     assert.equal((await again.exited).code, 2);
     assert.match(again.stderr(), /cannot write/);
     assert.equal(readFileSync(file, 'utf8'), yaml);
 
     // Without --output it prints the config.
-    const printed = tessera(['generate-config', '--server-name', 'y.example'], cwd);
+    const printed = spawnTessera(['generate-config', '--server-name', 'y.example'], cwd);
     assert.equal((await printed.exited).code, 0);
     assert.match(printed.lines.join('\n'), /^server_name: "y\.example"$/m);
 
     // The file as written, on a free port instead of 8008 (parallel tests).
     writeFileSync(file, yaml.replace(/port: 8008/, 'port: 0'));
-    const proc = tessera(['start', '--config', file], cwd);
+    const proc = spawnTessera(['start', '--config', file], cwd);
     try {
       const listening = await proc.waitForLog(isListening);
       assert.equal(listening.server_name, 'x.example');
@@ -267,7 +166,7 @@ password_hashing: {memory_kib: 1024, iterations: 1}
       assert.equal(closed.status, 403);
       assert.equal(closed.body.errcode, 'M_FORBIDDEN');
       assert.deepEqual(
-        proc.logs().filter((l) => l.level >= 40),
+        proc.logs.filter((l) => l.level >= 40),
         [],
       );
       assert.ok(existsSync(join(cwd, 'data/tessera.db')));
@@ -279,7 +178,7 @@ password_hashing: {memory_kib: 1024, iterations: 1}
 
   it('with no --config and no ./tessera.yaml writes the development config and says so first', async () => {
     const cwd = workdir('dev');
-    const proc = tessera(['start'], cwd);
+    const proc = spawnTessera(['start'], cwd);
     try {
       // It then listens on 127.0.0.1:8008, which another process may hold: only the first
       // line and the written file are asserted.
@@ -301,7 +200,7 @@ password_hashing: {memory_kib: 1024, iterations: 1}
 
     // Next time ./tessera.yaml is found and used as is (here moved to a free port).
     writeFileSync(join(cwd, 'tessera.yaml'), yaml.replace(/port: 8008/, 'port: 0'));
-    const second = tessera(['start'], cwd);
+    const second = spawnTessera(['start'], cwd);
     try {
       const listening = await second.waitForLog(isListening);
       const first = JSON.parse(second.lines[0]!);
@@ -326,18 +225,18 @@ password_hashing: {memory_kib: 1024, iterations: 1}
       it(name, async () => {
         const cwd = workdir('invalid');
         writeFileSync(join(cwd, 'bad.yaml'), yaml);
-        const proc = tessera(['start', '--config', 'bad.yaml'], cwd);
+        const proc = spawnTessera(['start', '--config', 'bad.yaml'], cwd);
         const { code } = await proc.exited;
         assert.equal(code, 2, proc.stderr());
         assert.match(proc.stderr(), expected);
         assert.match(proc.stderr(), /^tessera: /);
-        assert.ok(!proc.logs().some(isListening));
+        assert.ok(!proc.logs.some(isListening));
       });
     }
 
     it('a config file that does not exist', async () => {
       const cwd = workdir('missing');
-      const proc = tessera(['start', '--config', 'nope.yaml'], cwd);
+      const proc = spawnTessera(['start', '--config', 'nope.yaml'], cwd);
       assert.equal((await proc.exited).code, 2);
       assert.match(proc.stderr(), /cannot read config file .*nope\.yaml/);
       assert.ok(!existsSync(join(cwd, 'tessera.yaml')), 'no development config when --config is given');
@@ -378,7 +277,7 @@ recaptcha_private_key: priv
 recaptcha_siteverify_api: "http://127.0.0.1:${verifyPort}/siteverify"
 `,
     );
-    const proc = tessera(['start', '--config', 'tessera.yaml'], cwd);
+    const proc = spawnTessera(['start', '--config', 'tessera.yaml'], cwd);
     try {
       const base = (await proc.waitForLog(isListening)).urls[0] as string;
       assert.ok(existsSync(`${dbPath}-wal`), 'WAL mode while open');
@@ -408,8 +307,8 @@ recaptcha_siteverify_api: "http://127.0.0.1:${verifyPort}/siteverify"
       // connections 72 s): the reply during shutdown closes it.
       assert.ok(Date.now() - answeredAt < 15_000, `exit took ${Date.now() - answeredAt} ms after the last reply`);
       assert.equal(signal, null);
-      assert.ok(proc.logs().some((l) => l.msg === 'stopped'));
-      assert.ok(proc.logs().some((l) => l.msg === 'request' && l.method === 'POST' && l.status === 200));
+      assert.ok(proc.logs.some((l) => l.msg === 'stopped'));
+      assert.ok(proc.logs.some((l) => l.msg === 'request' && l.method === 'POST' && l.status === 200));
       // A cleanly closed SQLite database checkpoints and removes its WAL file.
       assert.ok(!existsSync(`${dbPath}-wal`), 'the database was not closed');
       const db = new SQLite(dbPath, { readonly: true });

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { stringify } from 'yaml';
 import { createApp } from '../../src/app.js';
@@ -12,26 +10,20 @@ import { validateConfig } from '../../src/config/load.js';
 import { listTables } from '../../src/storage/copy.js';
 import { type OpenDatabase, openDatabase } from '../../src/storage/open.js';
 import { availableBackends, dropSchema, POSTGRES_URL, uniqueSchemaName } from '../helpers/backends.js';
+import { spawnTessera } from '../helpers/processes.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { registerUser } from '../helpers/users.js';
+import { makeUiaSession, postgresConfig } from '../storage/fixture.js';
 
 // `tessera migrate-db --config <sqlite config> --to postgres://…` (issue 4 §4), run as the real CLI.
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const V1 = '/_matrix/client/api/v1/register';
 const NOW = 1_750_000_000_000;
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO, env });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c) => {
-    stdout += c;
-  });
-  child.stderr.on('data', (c) => {
-    stderr += c;
-  });
-  return new Promise((r) => child.once('exit', (code) => r({ code, stdout, stderr })));
+/** Run `tessera <args>` to the end. */
+async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = spawnTessera(args);
+  const { code } = await proc.exited;
+  return { code, stdout: proc.lines.join('\n'), stderr: proc.stderr() };
 }
 
 /** Every row of every table, in a stable order, for comparing two databases. */
@@ -58,11 +50,7 @@ if ((await availableBackends()).includes('postgres')) {
     before(async () => {
       // A SQLite database with real data: users through the API, then every other table.
       source = await startServer({ backend: 'sqlite' });
-      for (const user of ['alice', 'bob', 'Carol']) {
-        const res = await source.request('POST', V1, { type: 'm.login.password', user, password: 'pw' });
-        assert.equal(res.status, 200);
-        tokens.push(res.body.access_token);
-      }
+      for (const user of ['alice', 'bob', 'Carol']) tokens.push((await registerUser(source, user, 'pw')).token);
       const { storage } = source.app;
       await storage.devices.upsert('@alice:localhost', 'SECOND', 'tablet', NOW);
       await source.app.storage.refreshTokens.create({
@@ -74,16 +62,8 @@ if ((await availableBackends()).includes('postgres')) {
         expiresTs: null,
         used: 0,
       });
-      await storage.uiaSessions.create({
-        session_id: 'sess1',
-        operation: 'register',
-        user_id: null,
-        request_body: '{}',
-        result: null,
-        created_ts: NOW,
-        expires_ts: Number.MAX_SAFE_INTEGER,
-      });
-      await storage.uiaSessions.addStage('sess1', 'm.login.recaptcha', { ok: true }, NOW, 1);
+      const session = await makeUiaSession(storage, Number.MAX_SAFE_INTEGER);
+      await storage.uiaSessions.addStage(session, 'm.login.recaptcha', { ok: true }, NOW, 1);
       sqlitePath = (source.config.database as { path: string }).path;
       await source.app.close();
 
@@ -112,21 +92,9 @@ if ((await availableBackends()).includes('postgres')) {
       assert.match(run.stdout, /uia_stages\s+1 → 1/);
       assert.match(run.stdout, /every row count matches/);
 
-      const pgConfig = {
-        kind: 'postgres' as const,
-        url: POSTGRES_URL,
-        host: null,
-        port: null,
-        user: null,
-        password: null,
-        database: null,
-        poolMin: 0,
-        poolMax: 2,
-        schema,
-      };
       const [from, to] = await Promise.all([
         openDatabase({ kind: 'sqlite', path: sqlitePath }),
-        openDatabase(pgConfig),
+        openDatabase(postgresConfig(schema, 2)),
       ]);
       try {
         assert.deepEqual(await dump(to), await dump(from));

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { assertError } from '../helpers/assert.js';
 import { availableBackends } from '../helpers/backends.js';
-import { type FakeSiteverify, startFakeSiteverify } from '../helpers/fake-siteverify.js';
+import { captchaConfig, startCaptchaVerifier } from '../helpers/captcha.js';
+import type { FakeSiteverify } from '../helpers/fake-siteverify.js';
 import {
   call,
   type SharedDatabase,
@@ -11,6 +13,7 @@ import {
   type TesseraProcess,
   writeConfig,
 } from '../helpers/processes.js';
+import { v1Password } from '../helpers/users.js';
 
 // Issue 4 §5: several real processes on one database (a PostgreSQL schema, or one SQLite file
 // in WAL mode). All state a request needs is in the database, so any process serves any request.
@@ -18,15 +21,6 @@ import {
 const V1 = '/_matrix/client/api/v1/register';
 const WHOAMI = '/_matrix/client/v3/account/whoami';
 const HAS_LOGOUT = existsSync(new URL('../../src/api/client/logout.ts', import.meta.url));
-
-function captchaConfig(verifier: FakeSiteverify): Record<string, unknown> {
-  return {
-    enable_registration_captcha: true,
-    recaptcha_public_key: 'public',
-    recaptcha_private_key: 'private',
-    recaptcha_siteverify_api: verifier.url,
-  };
-}
 
 /** The v1 captcha flow's first stage; returns the session. */
 async function captchaStage(url: string): Promise<string> {
@@ -39,7 +33,7 @@ async function captchaStage(url: string): Promise<string> {
 /** A whole v1 registration: captcha on `first`, password on `second`. */
 async function register(first: string, second: string, user: string) {
   const session = await captchaStage(first);
-  const res = await call(second, 'POST', V1, { type: 'm.login.password', user, password: 'pw', session });
+  const res = await call(second, 'POST', V1, v1Password(user, 'pw', { session }));
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return res.body as { user_id: string; access_token: string; device_id: string };
 }
@@ -52,7 +46,7 @@ for (const backend of await availableBackends()) {
     let b: TesseraProcess;
 
     before(async () => {
-      verifier = await startFakeSiteverify({ secret: 'private' });
+      verifier = await startCaptchaVerifier();
       db = sharedDatabase(backend);
       const config = writeConfig(db, captchaConfig(verifier));
       // Started together on a fresh database: both migrate at once, and must not trip over it.
@@ -71,7 +65,7 @@ for (const backend of await availableBackends()) {
 
     it('a UIA session started on A finishes on B, and the token works on both', async () => {
       const session = await captchaStage(a.url);
-      const done = await call(b.url, 'POST', V1, { type: 'm.login.password', user: 'roamer', password: 'pw', session });
+      const done = await call(b.url, 'POST', V1, v1Password('roamer', 'pw', { session }));
       assert.equal(done.status, 200, JSON.stringify(done.body));
       assert.equal(done.body.user_id, '@roamer:localhost');
       for (const url of [a.url, b.url]) {
@@ -80,14 +74,8 @@ for (const backend of await availableBackends()) {
         assert.equal(who.body.user_id, '@roamer:localhost');
       }
       // Finished on B: gone for A too.
-      const reuse = await call(a.url, 'POST', V1, {
-        type: 'm.login.password',
-        user: 'roamer2',
-        password: 'pw',
-        session,
-      });
-      assert.equal(reuse.status, 400);
-      assert.equal(reuse.body.errcode, 'M_UNKNOWN');
+      const reuse = await call(a.url, 'POST', V1, v1Password('roamer2', 'pw', { session }));
+      assertError(reuse, 400, 'M_UNKNOWN');
     });
 
     it('50 concurrent registrations of one name over both: one 200, 49 M_USER_IN_USE, no 5xx', async () => {
@@ -95,14 +83,7 @@ for (const backend of await availableBackends()) {
       const sessions = await Promise.all(Array.from({ length: 50 }, (_, i) => captchaStage(urls[i % 2]!)));
       // Each password stage goes to the other process than its captcha stage, all at once.
       const results = await Promise.all(
-        sessions.map((session, i) =>
-          call(urls[(i + 1) % 2]!, 'POST', V1, {
-            type: 'm.login.password',
-            user: 'Contested',
-            password: 'pw',
-            session,
-          }),
-        ),
+        sessions.map((session, i) => call(urls[(i + 1) % 2]!, 'POST', V1, v1Password('Contested', 'pw', { session }))),
       );
       const statuses = results.map((r) => r.status);
       assert.ok(
@@ -112,10 +93,7 @@ for (const backend of await availableBackends()) {
       const winners = results.filter((r) => r.status === 200);
       assert.equal(winners.length, 1, JSON.stringify(statuses));
       assert.equal(winners[0]!.body.user_id, '@contested:localhost');
-      for (const r of results.filter((x) => x.status !== 200)) {
-        assert.equal(r.status, 400, JSON.stringify(r.body));
-        assert.equal(r.body.errcode, 'M_USER_IN_USE', JSON.stringify(r.body));
-      }
+      for (const r of results.filter((x) => x.status !== 200)) assertError(r, 400, 'M_USER_IN_USE');
     });
 
     it('a logout on A rejects the token on B within one second', {
@@ -128,8 +106,7 @@ for (const backend of await availableBackends()) {
       assert.equal(out.status, 200, JSON.stringify(out.body));
       const loggedOutAt = Date.now();
       const onA = await call(a.url, 'GET', WHOAMI, undefined, user.access_token);
-      assert.equal(onA.status, 401);
-      assert.equal(onA.body.errcode, 'M_UNKNOWN_TOKEN');
+      assertError(onA, 401, 'M_UNKNOWN_TOKEN');
       let onB = await call(b.url, 'GET', WHOAMI, undefined, user.access_token);
       while (onB.status === 200 && Date.now() - loggedOutAt < 1500) {
         await new Promise((r) => setTimeout(r, 50));
@@ -167,9 +144,7 @@ for (const backend of await availableBackends()) {
       assert.equal(new Set(pids).size, 2);
       assert.ok(!pids.includes(primary.pid));
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) =>
-          call(primary.url, 'POST', V1, { type: 'm.login.password', user: `w${i}`, password: 'pw' }),
-        ),
+        Array.from({ length: 20 }, (_, i) => call(primary.url, 'POST', V1, v1Password(`w${i}`, 'pw'))),
       );
       assert.deepEqual(
         results.map((r) => r.status),
@@ -187,7 +162,7 @@ for (const backend of await availableBackends()) {
       assert.equal(died.worker_pid, victim);
       assert.equal(died.signal, 'SIGKILL');
       // Meanwhile the other worker answers.
-      const during = await call(primary.url, 'POST', V1, { type: 'm.login.password', user: 'during', password: 'pw' });
+      const during = await call(primary.url, 'POST', V1, v1Password('during', 'pw'));
       assert.equal(during.status, 200);
       await primary.waitForLog(
         (l) =>
@@ -197,11 +172,7 @@ for (const backend of await availableBackends()) {
             .includes(l.worker_pid as number),
       );
       assert.equal(readyPids().length, 3);
-      const afterwards = await call(primary.url, 'POST', V1, {
-        type: 'm.login.password',
-        user: 'after',
-        password: 'pw',
-      });
+      const afterwards = await call(primary.url, 'POST', V1, v1Password('after', 'pw'));
       assert.equal(afterwards.status, 200);
     });
 

@@ -7,31 +7,46 @@ import { stringify } from 'yaml';
 import { type Backend, dropSchema, POSTGRES_URL, uniqueSchemaName } from './backends.js';
 
 /**
- * Real, separate Tessera processes for multi-process tests: `node --import tsx src/cli/main.ts
- * start`, exactly what an operator runs (from the sources, so no build is needed), parsed
- * through its JSON log lines.
+ * Real, separate Tessera processes, exactly what an operator runs: `node --import tsx
+ * src/cli/main.ts <args>` (from the sources, so no build is needed; absolute paths, so any
+ * working directory will do), observed through its JSON log lines on standard output.
  */
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const START_TIMEOUT_MS = 90_000;
+const MAIN = join(REPO, 'src/cli/main.ts');
+const TSX = import.meta.resolve('tsx');
+const LOG_TIMEOUT_MS = 120_000;
 
 export interface LogLine {
   msg?: string;
   pid?: number;
-  [key: string]: unknown;
+  [key: string]: any;
 }
 
-export interface TesseraProcess {
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A running (or finished) `tessera` command. */
+export interface CliProcess {
+  child: ChildProcess;
   pid: number;
-  /** Base URL of the first listener (from the "Tessera is listening" line). */
-  url: string;
-  /** Every JSON log line so far, in order. */
+  /** Standard output, line by line, as written (JSON or not). */
+  lines: string[];
+  /** The lines that are JSON log lines, in order. */
   logs: LogLine[];
   stderr(): string;
-  /** Resolves on the first log line (past or future) that matches. */
+  /** Resolves on the first log line (past or future) that matches; rejects if the process exits first. */
   waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
-  /** Send a signal (default SIGTERM) and wait for the exit. */
-  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exited: Promise<Exit>;
+  /** Send a signal (default SIGTERM) unless it has exited, and wait for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<Exit>;
+}
+
+export interface TesseraProcess extends CliProcess {
+  /** Base URL of the first listener (from the "Tessera is listening" line). */
+  url: string;
 }
 
 const running = new Set<ChildProcess>();
@@ -39,6 +54,93 @@ const running = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
+
+/** Run `tessera <args>` in `cwd` (default: the repository). */
+export function spawnTessera(args: string[], cwd = REPO): CliProcess {
+  // NODE_TEST_CONTEXT would make the child report to this test runner instead of running.
+  const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
+  const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  const lines: string[] = [];
+  const logs: LogLine[] = [];
+  const waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
+  let stderr = '';
+  let pending = '';
+  const output = () => `\nstdout:\n${lines.join('\n')}\nstderr:\n${stderr}`;
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  child.stdout!.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    const parts = pending.split('\n');
+    pending = parts.pop()!;
+    for (const text of parts) {
+      lines.push(text);
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        continue;
+      }
+      logs.push(line);
+      for (const w of [...waiters]) {
+        if (w.match(line)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    }
+  });
+  const exited = new Promise<Exit>((r) =>
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      r({ code, signal });
+    }),
+  );
+
+  const waitForLog = (match: (line: LogLine) => boolean, timeoutMs = LOG_TIMEOUT_MS) => {
+    const seen = logs.find(match);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise<LogLine>((resolvePromise, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no matching log line in ${timeoutMs} ms${output()}`)),
+        timeoutMs,
+      );
+      waiters.push({
+        match,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolvePromise(l);
+        },
+      });
+      void exited.then(({ code, signal }) => {
+        // Let the last stdout chunk arrive: the line may be in it.
+        setImmediate(() => {
+          clearTimeout(timer);
+          reject(new Error(`tessera exited (code ${code}, signal ${signal}) before the expected log line:${output()}`));
+        });
+      });
+    });
+  };
+
+  return {
+    child,
+    pid: child.pid!,
+    lines,
+    logs,
+    stderr: () => stderr,
+    waitForLog,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
 
 /** A shared database for several processes, and how to delete it afterwards. */
 export interface SharedDatabase {
@@ -92,86 +194,9 @@ export function writeConfig(db: SharedDatabase, extra: Record<string, unknown> =
 
 /** Start `tessera start --config <path> [...args]` and wait until it listens. */
 export async function startTessera(configPath: string, args: string[] = []): Promise<TesseraProcess> {
-  const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'start', '--config', configPath, ...args],
-    {
-      cwd: REPO,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  running.add(child);
-  const logs: LogLine[] = [];
-  const waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
-  let stderr = '';
-  let pending = '';
-  child.stderr!.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  child.stdout!.on('data', (chunk: Buffer) => {
-    pending += chunk.toString();
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const text of lines) {
-      let line: LogLine;
-      try {
-        line = JSON.parse(text) as LogLine;
-      } catch {
-        continue;
-      }
-      logs.push(line);
-      for (const w of [...waiters]) {
-        if (w.match(line)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(line);
-        }
-      }
-    }
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-    child.once('exit', (code, signal) => {
-      running.delete(child);
-      r({ code, signal });
-    }),
-  );
-
-  const waitForLog = (match: (line: LogLine) => boolean, timeoutMs = START_TIMEOUT_MS) => {
-    const seen = logs.find(match);
-    if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise<LogLine>((resolvePromise, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no matching log line in ${timeoutMs} ms\n${stderr}`)),
-        timeoutMs,
-      );
-      waiters.push({
-        match,
-        resolve: (l) => {
-          clearTimeout(timer);
-          resolvePromise(l);
-        },
-      });
-      void exited.then(({ code, signal }) => {
-        clearTimeout(timer);
-        reject(new Error(`tessera exited (code ${code}, signal ${signal}) before the expected log line:\n${stderr}`));
-      });
-    });
-  };
-
-  const listening = await waitForLog((l) => l.msg === 'Tessera is listening');
-  const urls = listening.urls as string[];
-  return {
-    pid: child.pid!,
-    url: urls[0]!,
-    logs,
-    stderr: () => stderr,
-    waitForLog,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
+  const proc = spawnTessera(['start', '--config', configPath, ...args]);
+  const listening = await proc.waitForLog((l) => l.msg === 'Tessera is listening');
+  return { ...proc, url: (listening.urls as string[])[0]! };
 }
 
 export interface HttpResult {

@@ -27,20 +27,22 @@ export function databaseConfigFor(backend: Backend): { config: DatabaseConfig; c
     };
   }
   const schema = uniqueSchemaName();
+  return { config: postgresConfig(schema), cleanup: () => dropSchema(schema) };
+}
+
+/** The parsed config of `schema` on the test PostgreSQL server. */
+export function postgresConfig(schema: string, poolMax = 8): DatabaseConfig {
   return {
-    config: {
-      kind: 'postgres',
-      url: POSTGRES_URL,
-      host: null,
-      port: null,
-      user: null,
-      password: null,
-      database: null,
-      poolMin: 0,
-      poolMax: 8,
-      schema,
-    },
-    cleanup: () => dropSchema(schema),
+    kind: 'postgres',
+    url: POSTGRES_URL,
+    host: null,
+    port: null,
+    user: null,
+    password: null,
+    database: null,
+    poolMin: 0,
+    poolMax,
+    schema,
   };
 }
 
@@ -83,6 +85,21 @@ export async function makeUser(storage: Storage, localpart = uniq('user')): Prom
   });
   assert.equal(created, true);
   return userId;
+}
+
+/** A register UIA session expiring at `expiresTs`; returns its id. */
+export async function makeUiaSession(storage: Storage, expiresTs = NOW + 60_000): Promise<string> {
+  const sessionId = uniq('sess');
+  await storage.uiaSessions.create({
+    session_id: sessionId,
+    operation: 'register',
+    user_id: null,
+    request_body: '{"username":"x"}',
+    result: null,
+    created_ts: NOW,
+    expires_ts: expiresTs,
+  });
+  return sessionId;
 }
 
 export async function makeDevice(storage: Storage, userId?: string): Promise<{ userId: string; deviceId: string }> {

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { migrations } from '../../src/storage/migrations/index.js';
 import { isUniqueViolation } from '../../src/storage/open.js';
 import type { Storage } from '../../src/storage/storage.js';
-import { makeDevice, makeUser, NOW, type StorageFixture, uniq } from './fixture.js';
+import { makeDevice, makeUiaSession, makeUser, NOW, type StorageFixture, uniq } from './fixture.js';
 import { refreshTokensBehaviour } from './refresh-tokens.js';
 
 /**
@@ -236,23 +236,9 @@ function accessTokensBehaviour(fx: () => StorageFixture): void {
 }
 
 function uiaSessionsBehaviour(fx: () => StorageFixture): void {
-  async function makeSession(storage: Storage, expiresTs = NOW + 60_000): Promise<string> {
-    const sessionId = uniq('sess');
-    await storage.uiaSessions.create({
-      session_id: sessionId,
-      operation: 'register',
-      user_id: null,
-      request_body: '{"username":"x"}',
-      result: null,
-      created_ts: NOW,
-      expires_ts: expiresTs,
-    });
-    return sessionId;
-  }
-
   it('finds a live session and not an expired one', async () => {
     const { storage } = fx();
-    const id = await makeSession(storage, NOW + 1000);
+    const id = await makeUiaSession(storage, NOW + 1000);
     const row = await storage.uiaSessions.find(id, NOW);
     assert.equal(row?.operation, 'register');
     assert.equal(row?.expires_ts, NOW + 1000);
@@ -262,7 +248,7 @@ function uiaSessionsBehaviour(fx: () => StorageFixture): void {
 
   it('addStage is idempotent: the first completion and its data stay', async () => {
     const { storage } = fx();
-    const id = await makeSession(storage);
+    const id = await makeUiaSession(storage);
     await storage.uiaSessions.addStage(id, 'm.login.recaptcha', { ok: 1 }, NOW, 1);
     await storage.uiaSessions.addStage(id, 'm.login.recaptcha', { ok: 2 }, NOW, 2);
     await storage.uiaSessions.addStage(id, 'm.login.dummy', undefined, NOW, 3);
@@ -278,7 +264,7 @@ function uiaSessionsBehaviour(fx: () => StorageFixture): void {
 
   it('setResultOnce: of 10 concurrent results exactly one is stored and all callers see it', async () => {
     const { storage } = fx();
-    const id = await makeSession(storage);
+    const id = await makeUiaSession(storage);
     const seen = await Promise.all(
       Array.from({ length: 10 }, (_, i) => storage.uiaSessions.setResultOnce(id, `{"user":"u${i}"}`)),
     );
@@ -290,7 +276,7 @@ function uiaSessionsBehaviour(fx: () => StorageFixture): void {
 
   it('updates the request body; delete and deleteExpired remove sessions with their stages', async () => {
     const { storage, open } = fx();
-    const id = await makeSession(storage);
+    const id = await makeUiaSession(storage);
     await storage.uiaSessions.updateRequestBody(id, '{"username":"y"}');
     assert.equal((await storage.uiaSessions.find(id, NOW))?.request_body, '{"username":"y"}');
     await storage.uiaSessions.addStage(id, 'm.login.dummy', null, NOW, 1);
@@ -300,8 +286,8 @@ function uiaSessionsBehaviour(fx: () => StorageFixture): void {
     assert.deepEqual(orphans, []);
 
     // Other tests' sessions may expire too: check ours by id, not by the count alone.
-    const old = await makeSession(storage, NOW + 10);
-    const young = await makeSession(storage, Number.MAX_SAFE_INTEGER);
+    const old = await makeUiaSession(storage, NOW + 10);
+    const young = await makeUiaSession(storage, Number.MAX_SAFE_INTEGER);
     const deleted = await storage.uiaSessions.deleteExpired(NOW + 10);
     assert.ok(deleted >= 1);
     assert.equal(await storage.uiaSessions.find(old, 0), null);
@@ -312,16 +298,7 @@ function uiaSessionsBehaviour(fx: () => StorageFixture): void {
 function typesAndMigrationsBehaviour(fx: () => StorageFixture): void {
   it('BIGINT columns come back as JavaScript numbers, up to 2^53 - 1', async () => {
     const { storage, open } = fx();
-    const id = uniq('big');
-    await storage.uiaSessions.create({
-      session_id: id,
-      operation: 'register',
-      user_id: null,
-      request_body: '{}',
-      result: null,
-      created_ts: NOW,
-      expires_ts: Number.MAX_SAFE_INTEGER,
-    });
+    const id = await makeUiaSession(storage, Number.MAX_SAFE_INTEGER);
     const row = await storage.uiaSessions.find(id, NOW);
     assert.equal(typeof row?.created_ts, 'number');
     assert.equal(row?.created_ts, NOW);

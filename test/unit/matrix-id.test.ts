@@ -8,6 +8,7 @@ import {
   MAX_USER_ID_LENGTH,
   userId,
 } from '../../src/util/matrix-id.js';
+import { BAD_CHARACTER_USERNAMES } from '../helpers/usernames.js';
 
 /**
  * The test vectors of shared/docs/spec-notes.md §2.8 ("v3 result" column): registration
@@ -37,27 +38,10 @@ describe('user-id grammar (spec-notes §2.8)', () => {
     ['_bot', 'underscore'],
     ['1234', 'numeric'],
     ['', 'empty'],
-    ...[
-      'a:b',
-      'a@b',
-      'a b',
-      'a!b',
-      'a,b',
-      'a"b',
-      "a'b",
-      'a\\b',
-      'a[b',
-      'a{b',
-      'a|b',
-      'a?b',
-      'é',
-      '£',
-      'a\nb',
-      'alice\n',
-      'a\u0000b',
-      'a#b',
-      'a~b',
-    ].map((s): [string, string] => [s, 'characters']),
+    ...[...BAD_CHARACTER_USERNAMES, 'alice\n', 'a\u0000b', 'a#b', 'a~b'].map((s): [string, string] => [
+      s,
+      'characters',
+    ]),
   ];
   for (const [input, problem] of rejected) {
     it(`rejects ${JSON.stringify(input)} (${problem})`, () =>
