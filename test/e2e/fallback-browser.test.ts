@@ -1,0 +1,203 @@
+// A real browser clicks through the UIA captcha fallback page (spec: client-server API
+// "Fallback"; conformance E8): Debian's Chromium driven by playwright-core. The machine has no
+// internet, so Google's reCAPTCHA script is intercepted and replaced by a tiny fake with the
+// same surface the page uses (auto-render of `.g-recaptcha` with `data-sitekey` and
+// `data-callback`, and `grecaptcha.reset()`); its button answers `window.fakeCaptchaAnswer`
+// (default `good`, which the fake siteverify server accepts).
+//
+// In CI (CI=true) a missing /usr/bin/chromium is a failure, never a skip; `.ci/run` installs it.
+// Set TESSERA_SCREENSHOT_DIR to keep the page's screenshots for a human to look at.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { assertChallenge } from '../helpers/assert.js';
+import { CAPTCHA_PUBLIC_KEY, type CaptchaServer, startCaptchaServer } from '../helpers/captcha.js';
+import type { TestServer } from '../helpers/server.js';
+
+const CHROMIUM = process.env.TESSERA_TEST_CHROMIUM ?? '/usr/bin/chromium';
+const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
+const V3 = '/_matrix/client/v3/register';
+const FALLBACK = '/_matrix/client/v3/auth/m.login.recaptcha/fallback/web';
+const THANKS = /Thank you\. You may now close this window/;
+
+const present = existsSync(CHROMIUM);
+if (!present && !IN_CI) {
+  process.stderr.write(
+    `\n!!! ${CHROMIUM} is missing: SKIPPING the browser test of the captcha fallback page.\n` +
+      '!!! Install it with `apt-get install -y chromium`. In CI (CI=true) this is a failure.\n\n',
+  );
+}
+const skip = !present && !IN_CI ? `${CHROMIUM} is not installed (apt-get install -y chromium)` : false;
+
+/** Google's api.js, reduced to what the page uses; the widget shows the site key it was given. */
+const FAKE_RECAPTCHA = `(function () {
+  var widgets = [];
+  function render(el, params) {
+    var id = widgets.length;
+    var button = document.createElement('button');
+    button.type = 'button';
+    button.id = 'fake-recaptcha-' + id;
+    button.textContent = "I'm not a robot (fake widget, key " + params.sitekey + ')';
+    button.dataset.sitekey = params.sitekey;
+    button.addEventListener('click', function () {
+      button.disabled = true;
+      var cb = typeof params.callback === 'function' ? params.callback : window[params.callback];
+      cb(window.fakeCaptchaAnswer || 'good');
+    });
+    el.appendChild(button);
+    widgets.push(button);
+    return id;
+  }
+  window.fakeCaptchaResets = 0;
+  window.grecaptcha = {
+    render: render,
+    reset: function (id) {
+      window.fakeCaptchaResets++;
+      widgets[id || 0].disabled = false;
+    },
+    getResponse: function () { return ''; },
+    ready: function (fn) { fn(); }
+  };
+  // Google's api.js renders every .g-recaptcha element from its data-* attributes on load.
+  document.querySelectorAll('.g-recaptcha').forEach(function (el) {
+    render(el, { sitekey: el.getAttribute('data-sitekey'), callback: el.getAttribute('data-callback') });
+  });
+})();`;
+
+describe('the captcha fallback page in a real browser (Chromium)', () => {
+  let cs: CaptchaServer;
+  let s: TestServer;
+  let browser: Browser;
+  let shots: string;
+  const keepShots = process.env.TESSERA_SCREENSHOT_DIR;
+  const scriptRequests: string[] = [];
+
+  before(async () => {
+    if (skip) return;
+    assert.ok(present, `${CHROMIUM} must exist in CI (apt-get install -y chromium)`);
+    cs = await startCaptchaServer('sqlite');
+    s = cs.server;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    shots = keepShots ?? mkdtempSync(join(tmpdir(), 'tessera-shots-'));
+    mkdirSync(shots, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await cs?.close();
+    if (shots && !keepShots) rmSync(shots, { recursive: true, force: true });
+  });
+
+  /** A page whose only way out is our server; Google's script gets the fake; onAuthDone counts. */
+  async function openFallback(session: string): Promise<{ page: Page; doneCalls: () => number; errors: string[] }> {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    await page.route('**/*', async (route) => {
+      const url = route.request().url();
+      if (url.startsWith(s.url)) return route.continue();
+      if (/^https:\/\/www\.(recaptcha\.net|google\.com)\/recaptcha\/api\.js/.test(url)) {
+        scriptRequests.push(url);
+        return route.fulfill({ status: 200, contentType: 'text/javascript', body: FAKE_RECAPTCHA });
+      }
+      return route.abort();
+    });
+    let done = 0;
+    await page.exposeFunction('onAuthDone', () => {
+      done++;
+    });
+    const res = await page.goto(`${s.url}${FALLBACK}?session=${encodeURIComponent(session)}`);
+    assert.equal(res?.status(), 200);
+    return { page, doneCalls: () => done, errors };
+  }
+
+  it('a good captcha completes the stage; the client continues with the session', { skip }, async () => {
+    const session = assertChallenge(await s.request('POST', V3, { username: 'browser', password: 'pw' }));
+    const { page, doneCalls, errors } = await openFallback(session);
+
+    assert.equal(await page.title(), 'Authentication');
+    await page.getByText('Please confirm that you are not a robot.').waitFor();
+    const widget = page.locator('.g-recaptcha button');
+    await widget.waitFor();
+    assert.equal(await page.locator('.g-recaptcha').getAttribute('data-sitekey'), CAPTCHA_PUBLIC_KEY);
+    assert.equal(await widget.getAttribute('data-sitekey'), CAPTCHA_PUBLIC_KEY);
+    assert.ok(scriptRequests.length > 0, 'the page loads the reCAPTCHA script');
+    await page.screenshot({ path: join(shots, 'fallback-before.png'), fullPage: true });
+
+    await widget.click();
+    await page.getByText(THANKS).waitFor();
+    await page.waitForFunction(() => document.getElementById('captcha')?.hidden === true);
+    assert.equal(doneCalls(), 1, 'window.onAuthDone was called once');
+    assert.equal(await page.getByText('Please confirm that you are not a robot.').isVisible(), false);
+    assert.deepEqual(errors, []);
+    const shot = join(shots, 'fallback-done.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    assert.ok(statSync(shot).size > 1000, 'a real screenshot was written');
+    assert.equal(cs.verifier.received.at(-1)?.get('response'), 'good');
+
+    // Spec "Fallback": the client retries with just the session; the captcha shows as completed.
+    const check = await s.request('POST', V3, { auth: { session } });
+    assertChallenge(check);
+    assert.deepEqual(check.body.completed, ['m.login.recaptcha']);
+    assert.deepEqual(check.body.flows, [{ stages: ['m.login.recaptcha', 'm.login.dummy'] }]);
+    const done = await s.request('POST', V3, { auth: { type: 'm.login.dummy', session } });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    assert.equal(done.body.user_id, '@browser:localhost');
+    assert.equal(typeof done.body.access_token, 'string');
+    await page.context().close();
+  });
+
+  it('a refused captcha shows an error, completes nothing, and the widget can be tried again', { skip }, async () => {
+    const session = assertChallenge(await s.request('POST', V3, { username: 'browserbad', password: 'pw' }));
+    const { page, doneCalls, errors } = await openFallback(session);
+    const widget = page.locator('.g-recaptcha button');
+    await widget.waitFor();
+
+    await page.evaluate(() => {
+      (window as unknown as { fakeCaptchaAnswer: string }).fakeCaptchaAnswer = 'bad';
+    });
+    await widget.click();
+    // The server's error text lands in the status line; the widget is reset for another try.
+    await page.waitForFunction(() => (window as unknown as { fakeCaptchaResets: number }).fakeCaptchaResets === 1);
+    const status = (await page.locator('#status').textContent()) ?? '';
+    assert.ok(status.length > 0 && !THANKS.test(status) && status !== 'Checking…', `error shown: ${status}`);
+    assert.equal(await page.locator('#captcha').isVisible(), true, 'the widget stays visible');
+    assert.equal(await widget.isEnabled(), true, 'the widget was reset');
+    assert.equal(doneCalls(), 0);
+    await page.screenshot({ path: join(shots, 'fallback-refused.png'), fullPage: true });
+    assert.equal(cs.verifier.received.at(-1)?.get('response'), 'bad');
+
+    const check = await s.request('POST', V3, { auth: { session } });
+    assertChallenge(check);
+    // Nothing completed: `completed` is absent or empty (Synapse omits it when empty).
+    assert.deepEqual(check.body.completed ?? [], [], JSON.stringify(check.body));
+    assert.equal((await s.request('POST', V3, { auth: { type: 'm.login.dummy', session } })).status, 401);
+
+    // A second, good answer on the same page still works.
+    await page.evaluate(() => {
+      (window as unknown as { fakeCaptchaAnswer: string }).fakeCaptchaAnswer = 'good';
+    });
+    await widget.click();
+    await page.getByText(THANKS).waitFor();
+    assert.equal(doneCalls(), 1);
+    assert.deepEqual(errors, []);
+    const again = await s.request('POST', V3, { auth: { session } });
+    assert.deepEqual(again.body.completed, ['m.login.recaptcha'], JSON.stringify(again.body));
+    await page.context().close();
+  });
+});
