@@ -22,6 +22,8 @@ await describeEachBackend('UIA fallback page for m.login.recaptcha', (backend) =
     const res = await s.request('GET', `${FALLBACK}?session=${session}`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+    assert.equal(res.headers.get('x-frame-options'), 'DENY');
+    assert.equal(res.headers.get('content-security-policy'), "frame-ancestors 'none'");
     assert.ok(typeof res.body === 'string');
     assert.ok(res.body.includes('data-sitekey="pub&#34;&#60;key&#62;"'), 'site key escaped');
     assert.ok(!res.body.includes('pub"<key>'));

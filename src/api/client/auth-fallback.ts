@@ -83,7 +83,11 @@ export const authFallbackRoutes: Route[] = [
       assertSupported(params.stage);
       if (query.session === undefined) throw new MatrixError('M_UNKNOWN', 'No session supplied');
       const { publicKey } = await services.registration.captchaFallback(query.session);
-      return reply(200, captchaPage(publicKey, query.session), { contentType: 'text/html; charset=utf-8' });
+      return reply(200, captchaPage(publicKey, query.session), {
+        contentType: 'text/html; charset=utf-8',
+        // No framing by other sites (clickjacking), as Synapse sends for its HTML pages.
+        headers: { 'x-frame-options': 'DENY', 'content-security-policy': "frame-ancestors 'none'" },
+      });
     },
   ),
 
