@@ -182,7 +182,12 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     finish(rep);
     if (error instanceof UiaChallenge) return rep.code(401).send(error.body);
     const matrix = toMatrixError(error);
-    if (matrix !== null) return rep.code(matrix.status).send(matrix.toJSON());
+    if (matrix !== null) {
+      // Spec "Rate limiting" (v1.10): a 429 SHOULD carry Retry-After in seconds (conformance E7).
+      const retryMs = matrix.extra.retry_after_ms;
+      if (typeof retryMs === 'number') rep.header('retry-after', String(Math.ceil(retryMs / 1000)));
+      return rep.code(matrix.status).send(matrix.toJSON());
+    }
     req.log.error({ err: error, reqId: req.id, url: redactUrl(req.url) }, 'internal error');
     return rep.code(500).send({ errcode: 'M_UNKNOWN', error: 'Internal server error' });
   });

@@ -10,6 +10,7 @@ import { DeviceService } from './devices.js';
 import { LoginService } from './login.js';
 import { PasswordAuth } from './password-auth.js';
 import type { Hasher } from './passwords.js';
+import { RateLimiter } from './rate-limiter.js';
 import { ReauthService } from './reauth.js';
 import { RegistrationService } from './registration.js';
 import { SessionService } from './sessions.js';
@@ -40,6 +41,7 @@ export interface Services {
   registration: RegistrationService;
   devices: DeviceService;
   account: AccountService;
+  rateLimiter: RateLimiter;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -48,6 +50,7 @@ export function createServices(deps: ServiceDeps): Services {
   const sessions = new SessionService({ storage, config, clock, random, tokens, log: deps.log });
   const users = new UserService({ storage, config, clock, hasher, sessions });
   const passwordAuth = new PasswordAuth({ storage, config, hasher });
+  const rateLimiter = new RateLimiter({ storage, clock, config });
   const uia = new UiaEngine({ storage, clock, random, sessionLifetimeMs: config.uiaSessionLifetimeMs });
   const captcha: CaptchaVerifier | null =
     config.recaptchaPrivateKey === null
@@ -57,10 +60,23 @@ export function createServices(deps: ServiceDeps): Services {
           secret: config.recaptchaPrivateKey,
           ...(deps.fetch && { fetch: deps.fetch }),
         });
-  const registration = new RegistrationService({ config, storage, uia, users, sessions, captcha });
+  const registration = new RegistrationService({ config, storage, uia, users, sessions, captcha, rateLimiter });
   const reauth = new ReauthService({ storage, uia, passwordAuth });
   const devices = new DeviceService({ storage, tokens, reauth });
   const account = new AccountService({ storage, config, hasher, tokens, reauth });
-  const login = new LoginService({ storage, config, passwordAuth, sessions });
-  return { config, clock, tokens, sessions, login, users, passwordAuth, uia, registration, devices, account };
+  const login = new LoginService({ storage, config, passwordAuth, sessions, rateLimiter });
+  return {
+    config,
+    clock,
+    tokens,
+    sessions,
+    login,
+    users,
+    passwordAuth,
+    uia,
+    registration,
+    devices,
+    account,
+    rateLimiter,
+  };
 }

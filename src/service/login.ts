@@ -2,6 +2,7 @@ import type { Config } from '../config/config.js';
 import { MatrixError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import { type PasswordAuth, userFromAuthDict } from './password-auth.js';
+import type { RateLimiter } from './rate-limiter.js';
 import type { SessionService } from './sessions.js';
 
 /** A `POST /login` body, its JSON types already checked (spec login.yaml). */
@@ -38,6 +39,7 @@ export class LoginService {
       config: Pick<Config, 'serverName' | 'passwordLoginEnabled'>;
       passwordAuth: PasswordAuth;
       sessions: SessionService;
+      rateLimiter: RateLimiter;
     },
   ) {}
 
@@ -46,8 +48,16 @@ export class LoginService {
     return this.deps.config.passwordLoginEnabled ? [{ type: PASSWORD_LOGIN }] : [];
   }
 
-  async login(req: LoginRequest): Promise<LoggedIn> {
-    const { config, passwordAuth, sessions, storage } = this.deps;
+  /**
+   * Rate limits as Synapse's rest/client/login.py and handlers/auth.py (conformance C1.13):
+   * every request counts against the client IP (`rc_login.address`); a wrong password counts
+   * against the user id as given (`rc_login.failed_attempts`), unknown users alike, and a full
+   * bucket refuses even the right password; a successful login counts against the account
+   * (`rc_login.account`).
+   */
+  async login(req: LoginRequest, remoteIp: string): Promise<LoggedIn> {
+    const { config, passwordAuth, sessions, storage, rateLimiter } = this.deps;
+    await rateLimiter.assert('login.address', remoteIp);
     if (req.type !== PASSWORD_LOGIN) throw new MatrixError('M_UNKNOWN', 'Unknown login type');
     // Synapse answers a disabled login type the same way (400 M_UNKNOWN).
     if (!config.passwordLoginEnabled) throw new MatrixError('M_UNKNOWN', 'Password login has been disabled');
@@ -64,7 +74,20 @@ export class LoginService {
     }
 
     // Same 403 M_FORBIDDEN, same hashing time, for unknown users and wrong passwords.
-    const account = await passwordAuth.verify(user, req.password);
+    // The failed-attempt slot is taken before verifying, in one statement, so concurrent
+    // guesses (in any process) cannot overdraw it; anything but a wrong password gives it back.
+    const failedKey = (user.startsWith('@') ? user : `@${user}:${config.serverName}`).toLowerCase();
+    await rateLimiter.assert('login.failed', failedKey);
+    let account: Awaited<ReturnType<PasswordAuth['verify']>>;
+    try {
+      account = await passwordAuth.verify(user, req.password);
+    } catch (err) {
+      if (!(err instanceof MatrixError && err.errcode === 'M_FORBIDDEN'))
+        await rateLimiter.refund('login.failed', failedKey);
+      throw err;
+    }
+    await rateLimiter.refund('login.failed', failedKey);
+    await rateLimiter.assert('login.account', account.user_id.toLowerCase());
     const started = await storage.transaction((tx) =>
       sessions.start(tx, {
         userId: account.user_id,

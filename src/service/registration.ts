@@ -8,6 +8,7 @@ import { type V1Credentials, v1PasswordStage } from '../uia/stages/v1-password.j
 import type { AuthDict, Stage, UiaOperation } from '../uia/types.js';
 import { userId as makeUserId } from '../util/matrix-id.js';
 import type { CaptchaVerifier } from './captcha.js';
+import type { RateLimiter } from './rate-limiter.js';
 import type { SessionService } from './sessions.js';
 import type { UserService } from './users.js';
 
@@ -91,6 +92,7 @@ export class RegistrationService {
       users: UserService;
       sessions: SessionService;
       captcha: CaptchaVerifier | null;
+      rateLimiter: RateLimiter;
     },
   ) {
     const { config } = deps;
@@ -141,6 +143,7 @@ export class RegistrationService {
    * it in. The session is gone once registration finishes (conformance A4.3).
    */
   async submitV1(stage: AuthDict & { type: string }, remoteIp: string): Promise<V1Result> {
+    await this.deps.rateLimiter.check('registration', remoteIp);
     this.assertEnabled();
     const { uia } = this.deps;
     const session = stage.session === undefined ? null : await uia.loadSession(this.v1Op, stage.session);
@@ -150,6 +153,7 @@ export class RegistrationService {
     }
     const creds = outcome.completed.find((c) => c.stage === 'm.login.password')?.data as V1Credentials;
     const password = stage.password as string;
+    await this.deps.rateLimiter.assert('registration', remoteIp);
     const registered = await this.deps.users.register({
       localpart: creds.localpart,
       password: { plain: password },
@@ -178,7 +182,10 @@ export class RegistrationService {
    *   transaction, so two concurrent retries cannot create two accounts.
    */
   async registerV3(req: V3RegisterRequest, remoteIp: string): Promise<V3Registered> {
-    if (req.kind === 'guest') return this.registerGuest(req);
+    // rc_registration (conformance B5.8), as Synapse: every request is refused while the IP's
+    // bucket is full, guests too; only an account actually created fills it (below).
+    await this.deps.rateLimiter.check('registration', remoteIp);
+    if (req.kind === 'guest') return this.registerGuest(req, remoteIp);
     this.assertEnabled();
     const { users, uia, config } = this.deps;
 
@@ -221,6 +228,7 @@ export class RegistrationService {
 
     const earlier = registeredUserOf(session.result);
     if (earlier !== null) return this.loginAgain(earlier, localpart, login);
+    await this.deps.rateLimiter.assert('registration', remoteIp);
     try {
       const registered = await users.register({
         localpart,
@@ -272,10 +280,11 @@ export class RegistrationService {
    * even when registration is otherwise closed (as in Synapse). Everything in the body but
    * `initial_device_display_name` is ignored; the server picks the id and the device.
    */
-  private async registerGuest(req: V3RegisterRequest): Promise<V3Registered> {
+  private async registerGuest(req: V3RegisterRequest, remoteIp: string): Promise<V3Registered> {
     if (!this.deps.config.allowGuestAccess) {
       throw new MatrixError('M_GUEST_ACCESS_FORBIDDEN', 'Guest access is disabled');
     }
+    await this.deps.rateLimiter.assert('registration', remoteIp);
     const registered = await this.deps.users.register({
       localpart: null,
       password: null,

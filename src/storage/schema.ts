@@ -80,6 +80,15 @@ export interface UiaStagesTable {
   seq: number;
 }
 
+/** Leaky-bucket rate limits shared by every process (0006; repos/rate-limits.ts). */
+export interface RateLimitsTable {
+  /** `<kind>:<ip or user id>`, e.g. `registration:203.0.113.7`. */
+  key: string;
+  /** How full the bucket was at `updated_ts`; drains at the configured per_second. */
+  level: number;
+  updated_ts: number;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -87,4 +96,5 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   uia_sessions: UiaSessionsTable;
   uia_stages: UiaStagesTable;
+  rate_limits: RateLimitsTable;
 }

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Dialect } from './open.js';
 import { AccessTokensRepo } from './repos/access-tokens.js';
 import { DevicesRepo } from './repos/devices.js';
+import { RateLimitsRepo } from './repos/rate-limits.js';
 import { RefreshTokensRepo } from './repos/refresh-tokens.js';
 import { UiaSessionsRepo } from './repos/uia-sessions.js';
 import { UsersRepo } from './repos/users.js';
@@ -18,6 +19,7 @@ export interface Storage {
   readonly accessTokens: AccessTokensRepo;
   readonly refreshTokens: RefreshTokensRepo;
   readonly uiaSessions: UiaSessionsRepo;
+  readonly rateLimits: RateLimitsRepo;
   /** Run `fn` in one transaction; the Storage it receives runs every query inside it. */
   transaction<T>(fn: (tx: Storage) => Promise<T>): Promise<T>;
 }
@@ -30,6 +32,7 @@ export function createStorage(db: Kysely<Database>, dialect: Dialect): Storage {
     accessTokens: new AccessTokensRepo(db),
     refreshTokens: new RefreshTokensRepo(db),
     uiaSessions: new UiaSessionsRepo(db),
+    rateLimits: new RateLimitsRepo(db),
     transaction: (fn) =>
       db.isTransaction
         ? fn(createStorage(db, dialect))

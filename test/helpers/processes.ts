@@ -182,6 +182,11 @@ export function writeConfig(db: SharedDatabase, extra: Record<string, unknown> =
     listeners: [{ port: 0, bind_addresses: ['127.0.0.1'] }],
     database: db.section,
     enable_registration: true,
+    // Tests register and log in many users quickly from one IP (as test/helpers/server.ts).
+    rc_registration: { per_second: 1000, burst_count: 1000 },
+    rc_login: Object.fromEntries(
+      ['address', 'account', 'failed_attempts'].map((k) => [k, { per_second: 1000, burst_count: 1000 }]),
+    ),
     password_hashing: { memory_kib: 256, iterations: 1, parallelism: 1 },
     log_level: 'info',
     log_format: 'json',

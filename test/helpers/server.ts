@@ -46,6 +46,13 @@ export interface StartOptions {
   shareDatabaseWith?: TestServer;
 }
 
+const unlimited = { per_second: 1000, burst_count: 1000 };
+/** Rate limits no test reaches by accident (YAML form). */
+export const UNLIMITED_RATES = {
+  rc_registration: unlimited,
+  rc_login: { address: unlimited, account: unlimited, failed_attempts: unlimited },
+};
+
 /** Test defaults: open registration, a throwaway database, cheap hashing, no logs. */
 function baseConfig(backend: Backend, dir: string, schema: string): Record<string, unknown> {
   return {
@@ -56,6 +63,9 @@ function baseConfig(backend: Backend, dir: string, schema: string): Record<strin
         ? { name: 'sqlite3', args: { database: join(dir, 'tessera.db') } }
         : { name: 'psycopg2', args: { url: POSTGRES_URL, schema, cp_max: 5 } },
     enable_registration: true,
+    // Tests register and log in many users quickly from one IP: rate limits only where a test
+    // asks for them (test/api/rate-limit.test.ts).
+    ...UNLIMITED_RATES,
     password_hashing: { memory_kib: 256, iterations: 1, parallelism: 1 },
     log_level: process.env.TESSERA_TEST_LOG ?? 'silent',
     log_format: 'json',

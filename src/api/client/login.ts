@@ -29,8 +29,8 @@ export const loginRoutes: Route[] = [
   // POST /_matrix/client/v3/login
   defineRoute(
     { method: 'POST', paths: clientPaths('/login', 'v3', 'r0', 'api/v1'), auth: 'none', body: LoginBody },
-    async ({ body, services }) => {
-      const r = await services.login.login(body);
+    async ({ body, services, remoteIp }) => {
+      const r = await services.login.login(body, remoteIp);
       return {
         user_id: r.userId,
         access_token: r.accessToken,

@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-refresh-token-use.js';
+import * as m0006 from './0006-rate-limits.js';
 
 /**
  * Every migration, in order, for both dialects (one set: portable types only). Kysely's
@@ -10,4 +11,5 @@ import * as m0002 from './0002-refresh-token-use.js';
 export const migrations: Record<string, Migration> = {
   '0001-initial': m0001,
   '0002-refresh-token-use': m0002,
+  '0006-rate-limits': m0006,
 };

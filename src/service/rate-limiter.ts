@@ -1,0 +1,63 @@
+import type { Config, RateLimitConfig } from '../config/config.js';
+import { MatrixError } from '../errors.js';
+import type { Storage } from '../storage/storage.js';
+import type { Clock } from '../util/clock.js';
+
+/**
+ * The rate limits Synapse applies to account actions (conformance B5.8, C1.13, E7), each a
+ * leaky bucket per key kept in the database, so every process of the server shares them:
+ * - `registration` (`rc_registration`), per client IP: accounts created;
+ * - `login.address` (`rc_login.address`), per client IP: login requests;
+ * - `login.account` (`rc_login.account`), per user id: successful logins;
+ * - `login.failed` (`rc_login.failed_attempts`), per user id as given: wrong passwords.
+ */
+export type RateLimitKind = 'registration' | 'login.address' | 'login.account' | 'login.failed';
+
+export class RateLimiter {
+  private readonly limits: Record<RateLimitKind, RateLimitConfig>;
+
+  constructor(
+    private readonly deps: {
+      storage: Storage;
+      clock: Clock;
+      config: Pick<Config, 'rcRegistration' | 'rcLogin'>;
+    },
+  ) {
+    const { rcRegistration, rcLogin } = deps.config;
+    this.limits = {
+      registration: rcRegistration,
+      'login.address': rcLogin.address,
+      'login.account': rcLogin.account,
+      'login.failed': rcLogin.failedAttempts,
+    };
+  }
+
+  /** Count one action against `key`, or throw 429 M_LIMIT_EXCEEDED (and count nothing). */
+  async assert(kind: RateLimitKind, key: string): Promise<void> {
+    const { perSecond, burstCount } = this.limits[kind];
+    const r = await this.deps.storage.rateLimits.consume(
+      `${kind}:${key}`,
+      perSecond,
+      burstCount,
+      this.deps.clock.now(),
+    );
+    if (!r.allowed) throw limitExceeded(r.retryAfterMs);
+  }
+
+  /** Throw 429 if one more action would be refused now, without counting one (Synapse's `update=False`). */
+  async check(kind: RateLimitKind, key: string): Promise<void> {
+    const { perSecond, burstCount } = this.limits[kind];
+    const r = await this.deps.storage.rateLimits.peek(`${kind}:${key}`, perSecond, burstCount, this.deps.clock.now());
+    if (!r.allowed) throw limitExceeded(r.retryAfterMs);
+  }
+
+  /** Return an action taken with `assert` that turned out not to count. */
+  async refund(kind: RateLimitKind, key: string): Promise<void> {
+    await this.deps.storage.rateLimits.refund(`${kind}:${key}`, this.limits[kind].perSecond, this.deps.clock.now());
+  }
+}
+
+/** Spec "Rate limiting": 429 with `retry_after_ms`; the server adds `Retry-After` (E7). */
+function limitExceeded(retryAfterMs: number): MatrixError {
+  return new MatrixError('M_LIMIT_EXCEEDED', 'Too Many Requests', { retry_after_ms: retryAfterMs });
+}
