@@ -86,7 +86,18 @@ export async function createApp(deps: AppDeps): Promise<App> {
         const { port } = s.address() as { port: number };
         urls.push(`http://${extra.host.includes(':') ? `[${extra.host}]` : extra.host}:${port}`);
       }
-      housekeeping = startHousekeeping({ storage, clock: deps.clock ?? systemClock, log });
+      const buckets = [
+        config.rcRegistration,
+        config.rcLogin.address,
+        config.rcLogin.account,
+        config.rcLogin.failedAttempts,
+      ];
+      housekeeping = startHousekeeping({
+        storage,
+        clock: deps.clock ?? systemClock,
+        log,
+        rateLimitDrainMs: Math.ceil(Math.max(...buckets.map((b) => (b.burstCount / b.perSecond) * 1000))),
+      });
       return urls;
     },
     async close() {

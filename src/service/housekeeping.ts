@@ -3,17 +3,29 @@ import type { Storage } from '../storage/storage.js';
 import type { Clock } from '../util/clock.js';
 
 /**
- * Periodic clean-up of rows nobody can use any more. Expired UIA sessions are already
- * refused on lookup (UiaSessionsRepo.find); this only keeps the table from growing. Safe to
- * run in every process at once: a DELETE of expired rows is idempotent.
+ * Periodic clean-up of rows nobody can use any more: expired UIA sessions (already refused on
+ * lookup, UiaSessionsRepo.find) and rate-limit buckets that have drained to empty. It only keeps
+ * tables from growing. Safe to run in every process at once: the DELETEs are idempotent.
  */
-export function startHousekeeping(deps: { storage: Storage; clock: Clock; log: Logger; intervalMs?: number }): {
+export function startHousekeeping(deps: {
+  storage: Storage;
+  clock: Clock;
+  log: Logger;
+  /**
+   * How long the slowest rate-limit bucket takes to drain from full (max of burst/rate over
+   * the configured limits): a bucket idle that long is empty, and deleting it changes nothing.
+   */
+  rateLimitDrainMs: number;
+  intervalMs?: number;
+}): {
   stop(): void;
 } {
   const run = async () => {
     try {
-      const removed = await deps.storage.uiaSessions.deleteExpired(deps.clock.now());
-      if (removed > 0) deps.log.debug({ removed }, 'deleted expired UIA sessions');
+      const now = deps.clock.now();
+      const sessions = await deps.storage.uiaSessions.deleteExpired(now);
+      const buckets = await deps.storage.rateLimits.deleteIdleSince(now - deps.rateLimitDrainMs);
+      if (sessions + buckets > 0) deps.log.debug({ sessions, buckets }, 'housekeeping deleted stale rows');
     } catch (err) {
       deps.log.warn({ err }, 'housekeeping failed; will retry');
     }

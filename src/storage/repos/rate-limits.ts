@@ -52,6 +52,12 @@ export class RateLimitsRepo {
       where key = ${key}`.execute(this.db);
   }
 
+  /** Delete buckets untouched since `cutoffTs` (housekeeping: they have drained to empty). */
+  async deleteIdleSince(cutoffTs: number): Promise<number> {
+    const res = await this.db.deleteFrom('rate_limits').where('updated_ts', '<', cutoffTs).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
   private async find(key: string): Promise<{ level: number; updated_ts: number } | null> {
     const row = await this.db
       .selectFrom('rate_limits')
