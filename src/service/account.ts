@@ -1,11 +1,9 @@
-import type { Config } from '../config/config.js';
 import { MatrixError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
-import { deleteDevicesIn } from './devices.js';
-import { checkPasswordPolicy } from './password-policy.js';
-import type { Hasher } from './passwords.js';
+import { deleteAllDevicesIn, deleteDevicesIn } from './devices.js';
 import type { ReauthService } from './reauth.js';
 import type { Requester, TokenService } from './tokens.js';
+import type { UserService } from './users.js';
 
 export interface ChangePasswordRequest {
   requester: Requester;
@@ -28,8 +26,7 @@ export class AccountService {
   constructor(
     private readonly deps: {
       storage: Storage;
-      config: Config;
-      hasher: Hasher;
+      users: UserService;
       tokens: TokenService;
       reauth: ReauthService;
     },
@@ -42,12 +39,8 @@ export class AccountService {
    * device with its tokens; the calling device keeps working (spec: password_management.yaml).
    */
   async changePassword(req: ChangePasswordRequest): Promise<void> {
-    const { storage, hasher, tokens } = this.deps;
-    let freshHash: string | null = null;
-    if (req.newPassword !== null) {
-      checkPasswordPolicy(req.newPassword, this.deps.config.passwordPolicy);
-      freshHash = await hasher.hash(req.newPassword);
-    }
+    const { storage, users, tokens } = this.deps;
+    const freshHash = req.newPassword === null ? null : await users.hashNewPassword(req.newPassword);
     const success = await this.deps.reauth.authenticate({
       requester: req.requester,
       operation: 'POST /account/password',
@@ -94,9 +87,7 @@ export class AccountService {
       // Deactivate first: a login racing this transaction then fails its password check, and
       // a token it slipped in anyway is refused by validation (the owner is deactivated).
       await tx.users.deactivate(userId);
-      const hashes = await tx.accessTokens.deleteByUser(userId);
-      await tx.devices.deleteAllByUser(userId); // refresh tokens cascade
-      return hashes;
+      return deleteAllDevicesIn(tx, userId);
     });
     tokens.forget(forgotten);
     await this.deps.reauth.finish(success);

@@ -95,6 +95,17 @@ export async function deleteDevicesIn(tx: Storage, userId: string, deviceIds: re
   return hashes;
 }
 
+/**
+ * Delete every device of `userId` with all its tokens inside the caller's transaction (logout
+ * from everywhere, deactivation); returns the access-token hashes deleted, for the caller to
+ * forget after commit. Refresh tokens cascade with the devices.
+ */
+export async function deleteAllDevicesIn(tx: Storage, userId: string): Promise<string[]> {
+  const hashes = await tx.accessTokens.deleteByUser(userId);
+  await tx.devices.deleteAllByUser(userId);
+  return hashes;
+}
+
 function toView(row: {
   user_id: string;
   device_id: string;

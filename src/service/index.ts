@@ -63,7 +63,7 @@ export function createServices(deps: ServiceDeps): Services {
   const registration = new RegistrationService({ config, storage, uia, users, sessions, captcha, rateLimiter });
   const reauth = new ReauthService({ storage, uia, passwordAuth });
   const devices = new DeviceService({ storage, tokens, reauth });
-  const account = new AccountService({ storage, config, hasher, tokens, reauth });
+  const account = new AccountService({ storage, users, tokens, reauth });
   const login = new LoginService({ storage, config, passwordAuth, sessions, rateLimiter });
   return {
     config,

@@ -4,6 +4,7 @@ import { MatrixError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
+import { deleteAllDevicesIn, deleteDevicesIn } from './devices.js';
 import { sha256Hex, type TokenService } from './tokens.js';
 
 export interface NewSession {
@@ -65,10 +66,7 @@ export class SessionService {
     const now = this.deps.clock.now();
     const deviceId = s.deviceId ?? this.deps.random.upperLetters(10);
     await storage.devices.upsert(s.userId, deviceId, s.initialDisplayName, now);
-    if (s.deviceId !== null) {
-      this.deps.tokens.forget(await storage.accessTokens.deleteByDevice(s.userId, deviceId));
-      await storage.refreshTokens.deleteByDevice(s.userId, deviceId);
-    }
+    if (s.deviceId !== null) this.deps.tokens.forget(await revokeDeviceTokensIn(storage, s.userId, deviceId));
     // A fresh chain has no predecessor to retire, so its first refresh token starts as used.
     const { accessToken, refreshToken, expiresInMs } = await this.issue(
       storage,
@@ -86,23 +84,14 @@ export class SessionService {
    * The device associated with the access token is also deleted."), with its refresh tokens.
    */
   async logout(userId: string, deviceId: string): Promise<void> {
-    const hashes = await this.deps.storage.transaction(async (tx) => {
-      const deleted = await tx.accessTokens.deleteByDevice(userId, deviceId);
-      await tx.devices.delete(userId, deviceId); // refresh tokens cascade
-      return deleted;
-    });
+    const hashes = await this.deps.storage.transaction((tx) => deleteDevicesIn(tx, userId, [deviceId]));
     // After commit: a validation racing the delete cannot re-cache a row that is still visible.
     this.deps.tokens.forget(hashes);
   }
 
   /** POST /logout/all: every token and every device of the user (spec logout.yaml). */
   async logoutAll(userId: string): Promise<void> {
-    const hashes = await this.deps.storage.transaction(async (tx) => {
-      const deleted = await tx.accessTokens.deleteByUser(userId);
-      await tx.devices.deleteAllByUser(userId); // refresh tokens cascade
-      return deleted;
-    });
-    this.deps.tokens.forget(hashes);
+    this.deps.tokens.forget(await this.deps.storage.transaction((tx) => deleteAllDevicesIn(tx, userId)));
   }
 
   /**
@@ -156,11 +145,7 @@ export class SessionService {
 
   /** Revoke every token of a device whose refresh chain was used twice, then answer 401. */
   private async revokeStolenChain(userId: string, deviceId: string): Promise<never> {
-    const hashes = await this.deps.storage.transaction(async (tx) => {
-      const deleted = await tx.accessTokens.deleteByDevice(userId, deviceId);
-      await tx.refreshTokens.deleteByDevice(userId, deviceId);
-      return deleted;
-    });
+    const hashes = await this.deps.storage.transaction((tx) => revokeDeviceTokensIn(tx, userId, deviceId));
     this.deps.tokens.forget(hashes);
     this.deps.log?.warn({ userId, deviceId }, 'refresh token reused after rotation: device session revoked');
     throw unknownRefreshToken('Refresh token was already used');
@@ -192,4 +177,11 @@ export class SessionService {
     const accessToken = await tokens.issueAccessToken(storage, userId, deviceId, expiresInMs, refresh.id);
     return { deviceId, accessToken, refreshToken: refresh.token, expiresInMs, refreshTokenId: refresh.id };
   }
+}
+
+/** Delete a device's access and refresh tokens, keeping the device; returns the access-token hashes. */
+async function revokeDeviceTokensIn(tx: Storage, userId: string, deviceId: string): Promise<string[]> {
+  const hashes = await tx.accessTokens.deleteByDevice(userId, deviceId);
+  await tx.refreshTokens.deleteByDevice(userId, deviceId);
+  return hashes;
 }
