@@ -8,6 +8,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { MatrixError, UiaChallenge } from '../errors.js';
+import { MAX_DEVICE_ID_LENGTH } from '../limits.js';
 import { redactUrl } from '../observability/logger.js';
 import type { Services } from '../service/index.js';
 import { extractToken, requireRequester } from './requester.js';
@@ -64,6 +65,9 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     loggerInstance: log as FastifyBaseLogger,
     logController: new OneLinePerRequest(),
     bodyLimit: opts.bodyLimit,
+    // Every accepted device id must fit `/devices/{deviceId}`; the router counts the decoded
+    // parameter in UTF-16 units, at most two per character (src/util/device-id.ts).
+    routerOptions: { maxParamLength: 3 * MAX_DEVICE_ID_LENGTH },
     trustProxy: opts.trustProxy,
     // No type coercion: `{"type": 5}` must fail, not become "5" (shared/docs/deps.md §2).
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },

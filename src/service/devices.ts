@@ -1,5 +1,7 @@
 import { MatrixError } from '../errors.js';
+import { DEVICE_DELETE_CHUNK } from '../limits.js';
 import type { Storage } from '../storage/storage.js';
+import { assertDeviceDisplayName } from '../util/device-id.js';
 import type { ReauthService } from './reauth.js';
 import type { Requester, TokenService } from './tokens.js';
 
@@ -11,9 +13,6 @@ export interface DeviceView {
   lastSeenIp: string | null;
   lastSeenTs: number | null;
 }
-
-/** Synapse's MAX_DEVICE_DISPLAY_NAME_LEN; longer names are refused with 400 M_TOO_LARGE. */
-export const MAX_DEVICE_DISPLAY_NAME_LENGTH = 100;
 
 /**
  * A user's devices: list, look up, rename, delete (spec: "Device Management"). Deleting a
@@ -38,15 +37,7 @@ export class DeviceService {
    * device must still exist; clients cannot create devices here (conformance D3.3).
    */
   async rename(userId: string, deviceId: string, displayName: string | null): Promise<void> {
-    if (displayName !== null && displayName.length > MAX_DEVICE_DISPLAY_NAME_LENGTH) {
-      // Synapse answers 400 here although M_TOO_LARGE is usually 413.
-      throw new MatrixError(
-        'M_TOO_LARGE',
-        `Device display name is too long (max ${MAX_DEVICE_DISPLAY_NAME_LENGTH})`,
-        {},
-        400,
-      );
-    }
+    if (displayName !== null) assertDeviceDisplayName(displayName);
     const found =
       displayName === null
         ? (await this.deps.storage.devices.find(userId, deviceId)) !== null
@@ -85,12 +76,16 @@ export class DeviceService {
 /**
  * Delete `deviceIds` of `userId` with their tokens inside the caller's transaction; returns the
  * access-token hashes deleted, for the caller to forget after commit. Refresh tokens cascade.
+ * Set-based: two statements per chunk of ids (`… WHERE device_id IN (…)`), not two per device,
+ * so a long list costs a few round trips, not thousands.
  */
 export async function deleteDevicesIn(tx: Storage, userId: string, deviceIds: readonly string[]): Promise<string[]> {
+  const unique = [...new Set(deviceIds)];
   const hashes: string[] = [];
-  for (const deviceId of new Set(deviceIds)) {
-    hashes.push(...(await tx.accessTokens.deleteByDevice(userId, deviceId)));
-    await tx.devices.delete(userId, deviceId);
+  for (let start = 0; start < unique.length; start += DEVICE_DELETE_CHUNK) {
+    const chunk = unique.slice(start, start + DEVICE_DELETE_CHUNK);
+    hashes.push(...(await tx.accessTokens.deleteByDevices(userId, chunk)));
+    await tx.devices.deleteMany(userId, chunk);
   }
   return hashes;
 }

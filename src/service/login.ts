@@ -1,6 +1,9 @@
 import type { Config } from '../config/config.js';
 import { MatrixError } from '../errors.js';
+import { codePointLength, MAX_USER_ID_LENGTH } from '../limits.js';
 import type { Storage } from '../storage/storage.js';
+import { assertDeviceDisplayName, assertDeviceId } from '../util/device-id.js';
+import { asciiLowerCase } from '../util/matrix-id.js';
 import { type PasswordAuth, userFromAuthDict } from './password-auth.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { SessionService } from './sessions.js';
@@ -27,9 +30,6 @@ export interface LoggedIn {
 }
 
 const PASSWORD_LOGIN = 'm.login.password';
-/** Synapse's limits (rest/client/login.py, handlers/device.py); the spec sets none. */
-const MAX_DEVICE_ID_LENGTH = 512;
-const MAX_DISPLAY_NAME_LENGTH = 100;
 
 /** Password login (spec "Login"; conformance C1): who, with which device, which tokens. */
 export class LoginService {
@@ -62,21 +62,21 @@ export class LoginService {
     // Synapse answers a disabled login type the same way (400 M_UNKNOWN).
     if (!config.passwordLoginEnabled) throw new MatrixError('M_UNKNOWN', 'Password login has been disabled');
     const user = userFromAuthDict(req as unknown as Record<string, unknown>);
+    // No account has a longer id (src/limits.ts): refused before it reaches the rate-limit
+    // key, a btree index, or the hasher. Saying so reveals nothing about any account.
+    if (codePointLength(user, MAX_USER_ID_LENGTH) > MAX_USER_ID_LENGTH) {
+      throw new MatrixError('M_INVALID_PARAM', `User ID may not be longer than ${MAX_USER_ID_LENGTH} characters`);
+    }
     if (req.password === undefined) throw new MatrixError('M_MISSING_PARAM', 'Missing JSON keys: password');
     const deviceId = req.device_id ?? null;
-    if (deviceId !== null && (deviceId.length === 0 || deviceId.length > MAX_DEVICE_ID_LENGTH)) {
-      throw new MatrixError('M_INVALID_PARAM', `device_id must be 1 to ${MAX_DEVICE_ID_LENGTH} characters`);
-    }
+    if (deviceId !== null) assertDeviceId(deviceId);
     const displayName = req.initial_device_display_name ?? null;
-    if (displayName !== null && displayName.length > MAX_DISPLAY_NAME_LENGTH) {
-      // Synapse answers 400 here, not the table's 413 (handlers/device.py).
-      throw new MatrixError('M_TOO_LARGE', `Device display name is longer than ${MAX_DISPLAY_NAME_LENGTH}`, {}, 400);
-    }
+    if (displayName !== null) assertDeviceDisplayName(displayName);
 
     // Same 403 M_FORBIDDEN, same hashing time, for unknown users and wrong passwords.
     // The failed-attempt slot is taken before verifying, in one statement, so concurrent
     // guesses (in any process) cannot overdraw it; anything but a wrong password gives it back.
-    const failedKey = (user.startsWith('@') ? user : `@${user}:${config.serverName}`).toLowerCase();
+    const failedKey = asciiLowerCase(user.startsWith('@') ? user : `@${user}:${config.serverName}`);
     await rateLimiter.assert('login.failed', failedKey);
     let account: Awaited<ReturnType<PasswordAuth['verify']>>;
     try {
@@ -87,7 +87,7 @@ export class LoginService {
       throw err;
     }
     await rateLimiter.refund('login.failed', failedKey);
-    await rateLimiter.assert('login.account', account.user_id.toLowerCase());
+    await rateLimiter.assert('login.account', asciiLowerCase(account.user_id));
     const started = await storage.transaction((tx) =>
       sessions.start(tx, {
         userId: account.user_id,

@@ -1,8 +1,8 @@
 import type { PasswordPolicy } from '../config/config.js';
 import { MatrixError } from '../errors.js';
+import { MAX_PASSWORD_LENGTH } from '../limits.js';
 
-/** Longest password accepted; Synapse's limit too (argon2 input is not the bottleneck, abuse is). */
-export const MAX_PASSWORD_LENGTH = 512;
+export { MAX_PASSWORD_LENGTH };
 
 /**
  * Check a new password against Synapse's `password_config.policy` (synapse/handlers/

@@ -1,6 +1,8 @@
+import { setImmediate as nextEventLoopTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { MatrixError } from '../errors.js';
+import { MAX_TOKEN_LENGTH } from '../limits.js';
 import type { Storage } from '../storage/storage.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
@@ -102,12 +104,16 @@ export class SessionService {
    *   successor is then replaced.
    * - Presenting R after its successor was used is theft (two holders of one chain): every
    *   token of the device is revoked, and the answer is 401 M_UNKNOWN_TOKEN.
-   * - Concurrent refreshes of one token: the compare-and-swap on `next_token_id` picks one
-   *   winner in the database (several processes may share it); the others get 401.
+   * - Concurrent refreshes of one token (each read the token before any of them committed): the
+   *   compare-and-swap on `next_token_id` picks one winner in the database (several processes
+   *   may share it); the others get 401 and nothing of theirs survives. A refresh that reads the
+   *   token after another one committed is the lost-response retry above, and succeeds.
    */
   async refresh(refreshToken: string): Promise<RefreshedTokens> {
     const { storage, clock, tokens } = this.deps;
     const now = clock.now();
+    // Not one of ours (src/limits.ts): unknown, without hashing whatever the client sent.
+    if (refreshToken.length > MAX_TOKEN_LENGTH) throw unknownRefreshToken('Unknown refresh token');
     const current = await storage.refreshTokens.findByHash(sha256Hex(refreshToken));
     if (current === null || current.deactivated === 1) throw unknownRefreshToken('Unknown refresh token');
     if (current.expires_ts !== null && current.expires_ts <= now) {
@@ -117,6 +123,15 @@ export class SessionService {
     if (previousNext !== null && (await storage.refreshTokens.isUsed(previousNext)) === true) {
       return this.revokeStolenChain(current.user_id, current.device_id);
     }
+    // Let requests that have already arrived read the token too before this one writes. On
+    // PostgreSQL every query is a network round trip, so refreshes sent together all read the
+    // token before the first commits, and the compare-and-swap below lets exactly one win. On
+    // SQLite every query is synchronous: without this turn a refresh ran start to finish before
+    // the next request was even parsed, each of a burst then looked like a lost-response retry
+    // of the one before, and all got 200 with only the last pair alive. With it both databases
+    // answer a burst the same way (one 200, the rest 401), and a retry that comes after the
+    // answer still succeeds.
+    await nextEventLoopTurn();
 
     let forgotten: string[] = [];
     let result: RefreshedTokens;

@@ -1,5 +1,6 @@
 import { hash as oneShotHash } from 'node:crypto';
 import { MatrixError } from '../errors.js';
+import { MAX_TOKEN_LENGTH } from '../limits.js';
 import type { Storage } from '../storage/storage.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
@@ -152,6 +153,8 @@ export class TokenService {
    * keyed by the token's hash.
    */
   async validate(token: string, opts: { allowExpired?: boolean } = {}): Promise<Requester | null> {
+    // Longer than any token we issue (src/limits.ts): unknown, without hashing or a lookup.
+    if (token.length > MAX_TOKEN_LENGTH) return null;
     const hash = sha256Hex(token);
     const now = this.clock.now();
     const cached = this.cache.get(hash);
@@ -202,6 +205,7 @@ export class TokenService {
    * so no separate constant-time comparison is needed here.
    */
   peek(token: string): Requester | null {
+    if (token.length > MAX_TOKEN_LENGTH) return null;
     const cached = this.cache.get(sha256Hex(token));
     if (cached === undefined) return null;
     const now = this.clock.now();

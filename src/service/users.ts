@@ -3,7 +3,7 @@ import { MatrixError } from '../errors.js';
 import { isUniqueViolation } from '../storage/open.js';
 import type { Storage } from '../storage/storage.js';
 import type { Clock } from '../util/clock.js';
-import { LOCALPART_PROBLEM_TEXT, localpartProblem, userId as makeUserId } from '../util/matrix-id.js';
+import { asciiLowerCase, LOCALPART_PROBLEM_TEXT, localpartProblem, userId as makeUserId } from '../util/matrix-id.js';
 import { checkPasswordPolicy } from './password-policy.js';
 import type { Hasher } from './passwords.js';
 import type { SessionService } from './sessions.js';
@@ -50,10 +50,12 @@ export class UserService {
 
   /**
    * The localpart a client asked for, lower-cased (Synapse lowercases r0/v3 usernames; spec-notes
-   * §2.2), or a 400 M_INVALID_USERNAME naming the rule it breaks.
+   * §2.2), or a 400 M_INVALID_USERNAME naming the rule it breaks. Only A-Z are folded, so the
+   * grammar judges the characters the client sent (U+212A KELVIN SIGN is refused, not read as
+   * `k`), for v1 and v3 alike, and as GET /register/available judges them.
    */
   normaliseLocalpart(username: string): string {
-    const localpart = username.toLowerCase();
+    const localpart = asciiLowerCase(username);
     const problem = localpartProblem(localpart, this.deps.config.serverName);
     if (problem !== null) throw new MatrixError('M_INVALID_USERNAME', LOCALPART_PROBLEM_TEXT[problem]);
     return localpart;

@@ -4,9 +4,10 @@
  * `@localpart:server` is at most 255 characters.
  */
 
+import { MAX_USER_ID_LENGTH } from '../limits.js';
+
 const NEW_LOCALPART = /^[a-z0-9._=\-/+]+$/;
 const ALL_DIGITS = /^[0-9]+$/;
-export const MAX_USER_ID_LENGTH = 255;
 
 export type LocalpartProblem = 'empty' | 'characters' | 'underscore' | 'numeric' | 'too_long';
 
@@ -17,6 +18,7 @@ export type LocalpartProblem = 'empty' | 'characters' | 'underscore' | 'numeric'
  */
 export function localpartProblem(localpart: string, serverName: string): LocalpartProblem | null {
   if (localpart.length === 0) return 'empty';
+  if (localpart.length > MAX_USER_ID_LENGTH) return 'too_long';
   if (!NEW_LOCALPART.test(localpart)) return 'characters';
   if (localpart.startsWith('_')) return 'underscore';
   if (ALL_DIGITS.test(localpart)) return 'numeric';
@@ -31,6 +33,16 @@ export const LOCALPART_PROBLEM_TEXT: Record<LocalpartProblem, string> = {
   numeric: 'Numeric user IDs are reserved for guest users and generated ids',
   too_long: `User ID may not be longer than ${MAX_USER_ID_LENGTH} characters`,
 };
+
+/**
+ * Lower-case A-Z only. User ids are ASCII (spec grammar), and `String.prototype.toLowerCase`
+ * maps some non-ASCII letters onto ASCII ones (U+212A KELVIN SIGN → `k`, U+0130 → `i̇`): a name
+ * must be checked against the grammar as the client sent it, and only then folded, or `\u212Aelvin`
+ * would pass as `kelvin`.
+ */
+export function asciiLowerCase(value: string): string {
+  return value.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
+}
 
 export function userId(localpart: string, serverName: string): string {
   return `@${localpart}:${serverName}`;

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
 import { after, before, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { assertError, assertLoggedOut } from '../helpers/assert.js';
 import { describeEachBackend, startServer, type TestServer } from '../helpers/server.js';
 import { login as loginUser, registerUser, whoami as whoamiOf } from '../helpers/users.js';
@@ -12,6 +14,44 @@ interface Tokens {
   access: string;
   refresh: string;
   device: string;
+}
+
+/**
+ * POST `body` to `path` over `count` connections at one moment: every connection is opened
+ * (and accepted) first, then all requests are written in one go, so the server has every one
+ * of them before it answers any. Returns the replies in connection order.
+ */
+async function burst(url: string, path: string, body: string, count: number): Promise<{ status: number; body: any }[]> {
+  const { hostname, port } = new URL(url);
+  const sockets = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Socket>((resolve, reject) => {
+          const socket = connect(Number(port), hostname, () => resolve(socket));
+          socket.once('error', reject);
+        }),
+    ),
+  );
+  await sleep(50); // let the server accept every connection
+  const replies = sockets.map(
+    (socket) =>
+      new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+        socket.on('error', reject);
+        socket.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = Number(text.slice('HTTP/1.1 '.length, 'HTTP/1.1 '.length + 3));
+          resolve({ status, body: JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) });
+        });
+      }),
+  );
+  const request =
+    `POST ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+  for (const socket of sockets) socket.write(request);
+  return Promise.all(replies);
 }
 
 await describeEachBackend('POST /refresh (refresh tokens, spec v1.3)', (backend) => {
@@ -80,6 +120,18 @@ await describeEachBackend('POST /refresh (refresh tokens, spec v1.3)', (backend)
     assert.equal((await whoami(retry.access)).status, 200, 'the retry did not count as theft');
     const after = await refreshOk(retry.refresh);
     assert.equal((await whoami(after.access)).status, 200);
+  });
+
+  it('a burst of refreshes of one token: exactly one 200, the others 401, the same on every backend', async () => {
+    const t = await login('alice');
+    const replies = await burst(s.url, REFRESH, JSON.stringify({ refresh_token: t.refresh }), 10);
+    const won = replies.filter((r) => r.status === 200);
+    assert.equal(won.length, 1, JSON.stringify(replies.map((r) => r.status)));
+    for (const r of replies) if (r.status !== 200) assertLoggedOut(r);
+    // No losing pair was handed out; the winner's is the live one, and not treated as theft.
+    const winner = won[0]!.body;
+    assert.equal((await whoami(winner.access_token)).status, 200);
+    assert.equal((await refresh(winner.refresh_token)).status, 200);
   });
 
   it('reusing a refresh token after its successor was used is theft: the whole chain dies', async () => {

@@ -18,4 +18,6 @@ export const BAD_CHARACTER_USERNAMES: readonly string[] = [
   'é',
   '£',
   'a\nb',
+  // U+212A KELVIN SIGN: toLowerCase() would turn it into an ASCII `k`.
+  '\u212Aelvin',
 ];

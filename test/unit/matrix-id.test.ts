@@ -1,21 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { MAX_USER_ID_LENGTH } from '../../src/limits.js';
 import {
+  asciiLowerCase,
   isNumericLocalpart,
   LOCALPART_PROBLEM_TEXT,
   localpartOf,
   localpartProblem,
-  MAX_USER_ID_LENGTH,
   userId,
 } from '../../src/util/matrix-id.js';
 import { BAD_CHARACTER_USERNAMES } from '../helpers/usernames.js';
 
 /**
- * The test vectors of shared/docs/spec-notes.md §2.8 ("v3 result" column): registration
- * lower-cases the username (Synapse) and then applies the grammar and Synapse's policies.
+ * The test vectors of the user-id grammar ("v3 result"): registration lower-cases A-Z of the
+ * username (Synapse) and then applies the grammar and Synapse's policies.
  */
 function register(username: string, server = 'localhost'): string {
-  const localpart = username.toLowerCase();
+  const localpart = asciiLowerCase(username);
   const problem = localpartProblem(localpart, server);
   return problem === null ? userId(localpart, server) : `M_INVALID_USERNAME(${problem})`;
 }
@@ -38,7 +39,7 @@ describe('user-id grammar (spec-notes §2.8)', () => {
     ['_bot', 'underscore'],
     ['1234', 'numeric'],
     ['', 'empty'],
-    ...[...BAD_CHARACTER_USERNAMES, 'alice\n', 'a\u0000b', 'a#b', 'a~b'].map((s): [string, string] => [
+    ...[...BAD_CHARACTER_USERNAMES, 'alice\n', 'a\u0000b', 'a#b', 'a~b', '\u0130nge'].map((s): [string, string] => [
       s,
       'characters',
     ]),
@@ -71,6 +72,14 @@ describe('user-id grammar (spec-notes §2.8)', () => {
       assert.ok(LOCALPART_PROBLEM_TEXT[p].length > 0);
     }
     assert.match(LOCALPART_PROBLEM_TEXT.too_long, /255/);
+  });
+});
+
+describe('asciiLowerCase', () => {
+  it('folds only A-Z', () => {
+    assert.equal(asciiLowerCase('AliCE-Z_09'), 'alice-z_09');
+    assert.equal(asciiLowerCase('\u212Aelvin'), '\u212Aelvin');
+    assert.equal(asciiLowerCase('\u0130\u00C9'), '\u0130\u00C9');
   });
 });
 

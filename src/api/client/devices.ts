@@ -1,4 +1,6 @@
 import { Type } from 'typebox';
+import { MatrixError } from '../../errors.js';
+import { codePointLength, MAX_DELETE_DEVICES, MAX_DEVICE_ID_LENGTH } from '../../limits.js';
 import type { DeviceView } from '../../service/devices.js';
 import { clientPaths, defineRoute, type Route } from '../route.js';
 
@@ -15,6 +17,18 @@ function deviceJson(d: DeviceView) {
 
 type DeviceParams = { deviceId: string };
 
+/**
+ * The `{deviceId}` of a path, refused when no device can have it (over the device-id limit of
+ * src/limits.ts): 400 M_INVALID_PARAM, Synapse's errcode for an over-long device id. Checked
+ * before anything else, so DELETE opens no UIA session for it.
+ */
+function pathDeviceId(params: DeviceParams): string {
+  if (codePointLength(params.deviceId, MAX_DEVICE_ID_LENGTH) > MAX_DEVICE_ID_LENGTH) {
+    throw new MatrixError('M_INVALID_PARAM', `device_id cannot be longer than ${MAX_DEVICE_ID_LENGTH} characters`);
+  }
+  return params.deviceId;
+}
+
 const RenameBody = Type.Object({
   display_name: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
@@ -22,8 +36,12 @@ const RenameBody = Type.Object({
 /** DELETE carries only `auth`; a non-object body is 400 M_BAD_JSON, none at all is `{}`. */
 const DeleteBody = Type.Object({});
 
+/**
+ * At most MAX_DELETE_DEVICES ids, each no longer than a device id can be (src/limits.ts);
+ * more is 400 M_BAD_JSON from the schema, before UIA and before any database work.
+ */
 const DeleteDevicesBody = Type.Object({
-  devices: Type.Array(Type.String()),
+  devices: Type.Array(Type.String({ maxLength: MAX_DEVICE_ID_LENGTH }), { maxItems: MAX_DELETE_DEVICES }),
 });
 
 /** Device management (spec: client-server API, "Device Management"; device_management.yaml). */
@@ -39,7 +57,7 @@ export const deviceRoutes: Route[] = [
   defineRoute<'required', undefined, undefined, DeviceParams>(
     { method: 'GET', paths: clientPaths('/devices/:deviceId', 'v3', 'r0'), auth: 'required' },
     async ({ services, requester, params }) =>
-      deviceJson(await services.devices.get(requester.userId, params.deviceId)),
+      deviceJson(await services.devices.get(requester.userId, pathDeviceId(params))),
   ),
 
   // PUT /_matrix/client/v3/devices/{deviceId}
@@ -47,7 +65,7 @@ export const deviceRoutes: Route[] = [
   defineRoute<'required', typeof RenameBody, undefined, DeviceParams>(
     { method: 'PUT', paths: clientPaths('/devices/:deviceId', 'v3', 'r0'), auth: 'required', body: RenameBody },
     async ({ services, requester, params, body }) => {
-      await services.devices.rename(requester.userId, params.deviceId, body.display_name ?? null);
+      await services.devices.rename(requester.userId, pathDeviceId(params), body.display_name ?? null);
       return {};
     },
   ),
@@ -64,19 +82,21 @@ export const deviceRoutes: Route[] = [
       bodyRequired: false,
     },
     async ({ services, requester, params, body, remoteIp }) => {
+      const deviceId = pathDeviceId(params);
       await services.devices.deleteWithAuth(
         requester,
-        `DELETE /devices/${params.deviceId}`,
+        `DELETE /devices/${deviceId}`,
         body as Record<string, unknown>,
         remoteIp,
-        [params.deviceId],
+        [deviceId],
       );
       return {};
     },
   ),
 
   // POST /_matrix/client/v3/delete_devices
-  // - `devices` is validated before UIA (Synapse), so a missing list is 400 M_MISSING_PARAM.
+  // - `devices` is validated before UIA (Synapse), so a missing list is 400 M_MISSING_PARAM
+  //   and a list over the limit 400 M_BAD_JSON.
   // - Unknown ids are not an error (spec).
   defineRoute(
     {

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { MatrixError } from '../../errors.js';
 import type { V3Registered, V3RegisterRequest } from '../../service/registration.js';
+import { assertDeviceDisplayName, assertDeviceId } from '../../util/device-id.js';
 import { clientPaths, defineRoute, type Route } from '../route.js';
 
 /**
@@ -21,13 +22,19 @@ function optional(body: Record<string, unknown>, key: string, type: 'string' | '
   return value;
 }
 
-/** Type-check the fields of spec `POST /register` (registration.yaml); wrong types → M_BAD_JSON. */
+/**
+ * Type-check the fields of spec `POST /register` (registration.yaml); wrong types → M_BAD_JSON.
+ * The device id and display name follow the rules of login (src/util/device-id.ts), checked
+ * here, before the request can be hashed or stored in a UIA session. The username is checked
+ * (length first) by the registration service before either.
+ */
 function parseRegisterBody(body: Record<string, unknown>, kind: 'user' | 'guest'): V3RegisterRequest {
   const initialDisplayName = optional(body, 'initial_device_display_name', 'string');
+  if (initialDisplayName !== undefined) assertDeviceDisplayName(initialDisplayName);
   if (kind === 'guest')
     return { kind, auth: undefined, ...(initialDisplayName !== undefined && { initialDisplayName }) };
   const deviceId = optional(body, 'device_id', 'string');
-  if (deviceId === '') throw new MatrixError('M_INVALID_PARAM', 'device_id must not be empty');
+  if (deviceId !== undefined) assertDeviceId(deviceId);
   const fields = {
     username: optional(body, 'username', 'string'),
     password: optional(body, 'password', 'string'),

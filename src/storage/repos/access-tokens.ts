@@ -84,6 +84,18 @@ export class AccessTokensRepo {
     return rows.map((r) => r.token_hash);
   }
 
+  /** Delete every token of these devices of one user, in one statement; returns the hashes deleted. */
+  async deleteByDevices(userId: string, deviceIds: readonly string[]): Promise<string[]> {
+    if (deviceIds.length === 0) return [];
+    const rows = await this.db
+      .deleteFrom('access_tokens')
+      .where('user_id', '=', userId)
+      .where('device_id', 'in', deviceIds)
+      .returning('token_hash')
+      .execute();
+    return rows.map((r) => r.token_hash);
+  }
+
   /** Delete every token of a user (logout/all); returns the hashes deleted. */
   async deleteByUser(userId: string): Promise<string[]> {
     const rows = await this.db

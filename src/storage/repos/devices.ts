@@ -59,6 +59,20 @@ export class DevicesRepo {
     await this.db.deleteFrom('devices').where('user_id', '=', userId).execute();
   }
 
+  /**
+   * Delete these devices of one user in one statement; their refresh tokens cascade. Delete
+   * their access tokens first to learn the hashes. Returns how many devices were deleted.
+   */
+  async deleteMany(userId: string, deviceIds: readonly string[]): Promise<number> {
+    if (deviceIds.length === 0) return 0;
+    const res = await this.db
+      .deleteFrom('devices')
+      .where('user_id', '=', userId)
+      .where('device_id', 'in', deviceIds)
+      .executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
   /** Delete one device; its refresh tokens cascade. Delete its access tokens first to learn their hashes. */
   async delete(userId: string, deviceId: string): Promise<boolean> {
     const res = await this.db

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { asciiLowerCase } from '../../util/matrix-id.js';
 import type { Database, UsersTable } from '../schema.js';
 
 export type UserRow = Selectable<UsersTable>;
@@ -27,7 +28,7 @@ export class UsersRepo {
       .values({
         user_id: u.userId,
         localpart: u.localpart,
-        localpart_lower: u.localpart.toLowerCase(),
+        localpart_lower: asciiLowerCase(u.localpart),
         numeric_id: u.numericId,
         password_hash: u.passwordHash,
         is_guest: u.isGuest ? 1 : 0,
@@ -41,11 +42,15 @@ export class UsersRepo {
     return rows.length === 1;
   }
 
+  /**
+   * The account of `localpart` in any case. Localparts are ASCII (src/util/matrix-id.ts), so
+   * only A-Z fold: `\u212Aelvin` is not `kelvin`.
+   */
   async findByLocalpart(localpart: string): Promise<UserRow | null> {
     const row = await this.db
       .selectFrom('users')
       .selectAll()
-      .where('localpart_lower', '=', localpart.toLowerCase())
+      .where('localpart_lower', '=', asciiLowerCase(localpart))
       .executeTakeFirst();
     return row ?? null;
   }
