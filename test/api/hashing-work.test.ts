@@ -83,10 +83,16 @@ describe('password hashing work', () => {
 
   it('more concurrent logins than the queue holds: the rest get 429 with retry_after_ms at once', async () => {
     const extra = 3;
+    let answered = 0;
     const pending = Array.from({ length: MAX_QUEUE + extra }, (_, i) =>
-      t.post(`${V3}/login`, passwordLogin(`nobody${i}`, 'pw')),
+      t.post(`${V3}/login`, passwordLogin(`nobody${i}`, 'pw')).finally(() => {
+        answered++;
+      }),
     );
+    // Nothing is released until the queue is full and every other request has been answered.
     await waitForWaiting(t.gated, MAX_QUEUE);
+    for (let i = 0; i < 400 && answered < extra; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(answered, extra);
     const results = await drain(t.gated, pending);
     const limited = results.filter((r) => r.status === 429);
     assert.equal(limited.length, extra, JSON.stringify(results));
