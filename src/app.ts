@@ -91,6 +91,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
         config.rcLogin.address,
         config.rcLogin.account,
         config.rcLogin.failedAttempts,
+        config.rcRegistrationRequests,
       ];
       housekeeping = startHousekeeping({
         storage,

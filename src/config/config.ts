@@ -42,13 +42,16 @@ export interface Config {
   allowGuestAccess: boolean;
   rcRegistration: RateLimitConfig;
   rcLogin: { address: RateLimitConfig; account: RateLimitConfig; failedAttempts: RateLimitConfig };
+  /** Tessera: unauthenticated requests to the registration API, per client address. */
+  rcRegistrationRequests: RateLimitConfig;
   passwordLoginEnabled: boolean;
   /** null when `password_config.policy.enabled` is false. */
   passwordPolicy: PasswordPolicy | null;
   /** null: access tokens of refresh-token sessions never expire (Synapse's default is 5 min). */
   refreshableAccessTokenLifetimeMs: number | null;
   refreshTokenLifetimeMs: number | null;
-  passwordHashing: { memoryKib: number; iterations: number; parallelism: number };
+  /** `maxQueue`: most password hashes and verifications running or waiting at once (Tessera). */
+  passwordHashing: { memoryKib: number; iterations: number; parallelism: number; maxQueue: number };
   uiaSessionLifetimeMs: number;
   maxRequestBodySize: number;
   logLevel: string;

@@ -74,11 +74,18 @@ rc_login:
   failed_attempts: { per_second: 0.17, burst_count: 3 }
 
 # --- Tessera's own settings ---
-# argon2id parameters; the defaults are OWASP's minimum.
+# Unauthenticated requests to the registration API (POST /register, GET /register/available),
+# per client address.
+rc_registration_requests:
+  per_second: 1
+  burst_count: 20
+# argon2id parameters; the defaults are OWASP's minimum. max_queue: the most hashes running or
+# waiting at once; beyond it requests are answered 429 M_LIMIT_EXCEEDED.
 password_hashing:
   memory_kib: 19456
   iterations: 2
   parallelism: 1
+  max_queue: 32
 # How long an unfinished user-interactive auth session lives.
 uia_session_lifetime: 30m
 # Largest request body, in bytes (larger: 413 M_TOO_LARGE).

@@ -171,6 +171,10 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
       account: rate(file.rc_login?.account, { perSecond: 0.003, burstCount: 5 }),
       failedAttempts: rate(file.rc_login?.failed_attempts, { perSecond: 0.17, burstCount: 3 }),
     },
+    // A registration takes a few requests (challenge, captcha, dummy) and clients check names
+    // as they are typed: 20 at once, then one a second, is far above that and bounds what one
+    // address can make the server store.
+    rcRegistrationRequests: rate(file.rc_registration_requests, { perSecond: 1, burstCount: 20 }),
     passwordLoginEnabled: file.password_config?.enabled ?? true,
     passwordPolicy:
       policy?.enabled === true
@@ -194,6 +198,9 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
       memoryKib: file.password_hashing?.memory_kib ?? 19456,
       iterations: file.password_hashing?.iterations ?? 2,
       parallelism: file.password_hashing?.parallelism ?? 1,
+      // libuv runs 4 hashes at once by default; 32 in line is well under a second of waiting
+      // at the default parameters, and caps the memory and CPU a burst of requests can claim.
+      maxQueue: file.password_hashing?.max_queue ?? 32,
     },
     uiaSessionLifetimeMs: durationAt('uia_session_lifetime', file.uia_session_lifetime ?? '30m'),
     maxRequestBodySize: file.max_request_body_size ?? 1024 * 1024,

@@ -73,6 +73,11 @@ export const ConfigFileSchema = Type.Object({
       failed_attempts: Type.Optional(RateLimit),
     }),
   ),
+  /**
+   * Tessera: unauthenticated requests to the registration API (POST /register, v1 and v3, and
+   * GET /register/available), per client address; Synapse has no such key.
+   */
+  rc_registration_requests: Type.Optional(RateLimit),
   password_config: Type.Optional(
     Type.Object({
       enabled: Type.Optional(Type.Boolean()),
@@ -87,6 +92,8 @@ export const ConfigFileSchema = Type.Object({
       memory_kib: Type.Optional(Type.Integer({ minimum: 8, maximum: 4194304 })),
       iterations: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
       parallelism: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
+      /** Most hashes and verifications running or waiting at once; more → 429 M_LIMIT_EXCEEDED. */
+      max_queue: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
     }),
   ),
   /** Tessera: how long an unfinished user-interactive auth session lives. */

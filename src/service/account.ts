@@ -1,6 +1,8 @@
+import type { Config } from '../config/config.js';
 import { MatrixError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import { deleteAllDevicesIn, deleteDevicesIn } from './devices.js';
+import { checkPasswordPolicy } from './password-policy.js';
 import type { ReauthService } from './reauth.js';
 import type { Requester, TokenService } from './tokens.js';
 import type { UserService } from './users.js';
@@ -15,9 +17,10 @@ export interface ChangePasswordRequest {
 }
 
 /**
- * Where the session keeps the new password between UIA requests: its argon2id hash, never
- * the password (brief: no plaintext in a UIA session). A key of our own that the client's
- * body cannot set, because it is read from the stored session, not from the request.
+ * Where sessions made by earlier versions kept the new password between UIA requests: its
+ * argon2id hash, never the password. A key the client's body cannot set, because it is read
+ * from the stored session, not from the request. New sessions no longer store it: the new
+ * password is hashed only once re-authentication passed.
  */
 const STORED_HASH_KEY = 'new_password_hash';
 
@@ -26,6 +29,7 @@ export class AccountService {
   constructor(
     private readonly deps: {
       storage: Storage;
+      config: Pick<Config, 'passwordPolicy'>;
       users: UserService;
       tokens: TokenService;
       reauth: ReauthService;
@@ -33,14 +37,18 @@ export class AccountService {
   ) {}
 
   /**
-   * POST /account/password. The policy is checked and the password hashed before UIA (as
-   * Synapse does), so a weak password is a plain 400 M_WEAK_PASSWORD before any challenge,
-   * and the session stores only the hash. `logout_devices` (default true) deletes every other
-   * device with its tokens; the calling device keeps working (spec: password_management.yaml).
+   * POST /account/password. The policy is checked before UIA (as Synapse does), so a weak
+   * password is a plain 400 M_WEAK_PASSWORD before any challenge; the new password is hashed
+   * only after re-authentication passed, so a request that only gets a challenge costs no
+   * hashing. Synapse hashes it for the challenge and keeps the hash in the session, so that a
+   * later request may leave `new_password` out; we deliberately differ: the request that
+   * completes the authentication must carry `new_password` (matrix-js-sdk's `setPassword`
+   * always sends it). `logout_devices` (default true) deletes every other device with its
+   * tokens; the calling device keeps working (spec: password_management.yaml).
    */
   async changePassword(req: ChangePasswordRequest): Promise<void> {
-    const { storage, users, tokens } = this.deps;
-    const freshHash = req.newPassword === null ? null : await users.hashNewPassword(req.newPassword);
+    const { storage, users, tokens, config } = this.deps;
+    if (req.newPassword !== null) checkPasswordPolicy(req.newPassword, config.passwordPolicy);
     const success = await this.deps.reauth.authenticate({
       requester: req.requester,
       operation: 'POST /account/password',
@@ -48,23 +56,27 @@ export class AccountService {
       remoteIp: req.remoteIp,
       persistBody: (body) => ({
         ...(typeof body.logout_devices === 'boolean' && { logout_devices: body.logout_devices }),
-        ...(freshHash !== null && { [STORED_HASH_KEY]: freshHash }),
       }),
     });
     // The stored session, not the merged body: the client must not be able to supply a hash.
     const stored = JSON.parse(success.session.request_body) as Record<string, unknown>;
-    const hash = freshHash ?? (typeof stored[STORED_HASH_KEY] === 'string' ? stored[STORED_HASH_KEY] : null);
-    if (hash === null) throw new MatrixError('M_MISSING_PARAM', 'Missing JSON keys: new_password');
+    const storedHash = typeof stored[STORED_HASH_KEY] === 'string' ? stored[STORED_HASH_KEY] : null;
+    if (req.newPassword === null && storedHash === null) {
+      throw new MatrixError('M_MISSING_PARAM', 'Missing JSON keys: new_password');
+    }
+    const hash = req.newPassword === null ? storedHash! : await users.hashNewPassword(req.newPassword);
     const logoutDevices = typeof success.body.logout_devices === 'boolean' ? success.body.logout_devices : true;
 
     const { userId, deviceId } = req.requester;
     const forgotten = await storage.transaction(async (tx) => {
+      await this.deps.reauth.consume(tx, success);
       await tx.users.updatePasswordHash(userId, hash);
+      // New credentials: the registration's retry window closes (RegistrationService.loginAgain).
+      await tx.uiaSessions.deleteRegistrationsOf(userId);
       if (!logoutDevices) return [];
       return deleteDevicesIn(tx, userId, await tx.devices.listIdsByUser(userId, deviceId));
     });
     tokens.forget(forgotten);
-    await this.deps.reauth.finish(success);
   }
 
   /**
@@ -84,13 +96,14 @@ export class AccountService {
     });
     const { userId } = requester;
     const forgotten = await storage.transaction(async (tx) => {
+      await this.deps.reauth.consume(tx, success);
+      await tx.uiaSessions.deleteRegistrationsOf(userId);
       // Deactivate first: a login racing this transaction then fails its password check, and
       // a token it slipped in anyway is refused by validation (the owner is deactivated).
       await tx.users.deactivate(userId);
       return deleteAllDevicesIn(tx, userId);
     });
     tokens.forget(forgotten);
-    await this.deps.reauth.finish(success);
     return 'success';
   }
 }

@@ -58,8 +58,11 @@ export class DeviceService {
     deviceIds: readonly string[],
   ): Promise<void> {
     const success = await this.deps.reauth.authenticate({ requester, operation, body, remoteIp });
-    await this.deleteDevices(requester.userId, deviceIds);
-    await this.deps.reauth.finish(success);
+    const hashes = await this.deps.storage.transaction(async (tx) => {
+      await this.deps.reauth.consume(tx, success);
+      return deleteDevicesIn(tx, requester.userId, deviceIds);
+    });
+    this.deps.tokens.forget(hashes);
   }
 
   /**

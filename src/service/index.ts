@@ -9,7 +9,7 @@ import { type CaptchaVerifier, createSiteverifyClient } from './captcha.js';
 import { DeviceService } from './devices.js';
 import { LoginService } from './login.js';
 import { PasswordAuth } from './password-auth.js';
-import type { Hasher } from './passwords.js';
+import { createBoundedHasher, type Hasher } from './passwords.js';
 import { RateLimiter } from './rate-limiter.js';
 import { ReauthService } from './reauth.js';
 import { RegistrationService } from './registration.js';
@@ -45,7 +45,8 @@ export interface Services {
 }
 
 export function createServices(deps: ServiceDeps): Services {
-  const { storage, config, clock, random, hasher } = deps;
+  const { storage, config, clock, random } = deps;
+  const hasher = createBoundedHasher(deps.hasher, config.passwordHashing.maxQueue);
   const tokens = new TokenService({ storage, clock, random });
   const sessions = new SessionService({ storage, config, clock, random, tokens, log: deps.log });
   const users = new UserService({ storage, config, clock, hasher, sessions });
@@ -60,10 +61,19 @@ export function createServices(deps: ServiceDeps): Services {
           secret: config.recaptchaPrivateKey,
           ...(deps.fetch && { fetch: deps.fetch }),
         });
-  const registration = new RegistrationService({ config, storage, uia, users, sessions, captcha, rateLimiter });
-  const reauth = new ReauthService({ storage, uia, passwordAuth });
+  const registration = new RegistrationService({
+    config,
+    storage,
+    uia,
+    users,
+    sessions,
+    captcha,
+    rateLimiter,
+    clock,
+  });
+  const reauth = new ReauthService({ storage, uia, passwordAuth, rateLimiter });
   const devices = new DeviceService({ storage, tokens, reauth });
-  const account = new AccountService({ storage, users, tokens, reauth });
+  const account = new AccountService({ storage, config, users, tokens, reauth });
   const login = new LoginService({ storage, config, passwordAuth, sessions, rateLimiter });
   return {
     config,

@@ -2,7 +2,7 @@ import type { Config } from '../config/config.js';
 import { MatrixError } from '../errors.js';
 import type { UserRow } from '../storage/repos/users.js';
 import type { Storage } from '../storage/storage.js';
-import { localpartOf } from '../util/matrix-id.js';
+import { localpartOf, userId as makeUserId } from '../util/matrix-id.js';
 import type { Hasher } from './passwords.js';
 
 /**
@@ -39,6 +39,18 @@ export class PasswordAuth {
   constructor(private readonly deps: { storage: Storage; config: Config; hasher: Hasher }) {}
 
   /**
+   * Whether `user` (a localpart or full id, any case, as in an identifier) names the account
+   * `userId`. Pure string work: no lookup and no hashing, so re-authentication can refuse
+   * another account's identifier before it costs anything or reveals anything.
+   */
+  names(user: string, userId: string): boolean {
+    const localpart = localpartOf(user, this.deps.config.serverName);
+    return (
+      localpart !== null && makeUserId(localpart, this.deps.config.serverName).toLowerCase() === userId.toLowerCase()
+    );
+  }
+
+  /**
    * The account `user` (localpart or full id, any case) if `password` is its password; else
    * 403 M_FORBIDDEN. A deactivated account answers 403 M_USER_DEACTIVATED (its password was
    * dropped at deactivation, so no password can match). Upgrades the stored hash when it was
@@ -60,7 +72,9 @@ export class PasswordAuth {
       throw new MatrixError('M_FORBIDDEN', 'Invalid username or password');
     }
     if (hasher.needsRehash(row.password_hash)) {
-      await storage.users.updatePasswordHash(row.user_id, await hasher.hash(password));
+      // Best effort: a full hashing queue (429) must not fail a login whose password was right.
+      const rehashed = await hasher.hash(password).catch(() => null);
+      if (rehashed !== null) await storage.users.updatePasswordHash(row.user_id, rehashed);
     }
     return row;
   }

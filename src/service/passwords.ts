@@ -1,4 +1,5 @@
 import { hash, parseOptions, verify } from '@node-rs/argon2';
+import { MatrixError } from '../errors.js';
 
 /** Password hashing: the one module that touches password crypto (style rule 8). */
 export interface Hasher {
@@ -23,6 +24,15 @@ export interface Argon2Params {
 const ARGON2ID = 2;
 
 /**
+ * The one rule for what a password is: its Unicode NFKC form, for hashing and for verifying,
+ * as Synapse does (synapse/handlers/auth.py `hash` and `validate_hash` normalise with
+ * `unicodedata.normalize("NFKC", password)`). So `café` typed as NFC or as NFD is one password.
+ */
+export function normalisePassword(password: string): string {
+  return password.normalize('NFKC');
+}
+
+/**
  * argon2id through @node-rs/argon2, which hashes on libuv's thread pool, off the event loop.
  * The OWASP minimum (19 MiB, t=2, p=1) is the default; tests lower it to run fast.
  */
@@ -34,14 +44,20 @@ export function createArgon2Hasher(params: Argon2Params): Hasher {
     parallelism: params.parallelism,
   };
   let dummyHash: Promise<string> | null = null;
+  const verifyExact = async (passwordHash: string, password: string) => {
+    try {
+      return await verify(passwordHash, password);
+    } catch {
+      return false;
+    }
+  };
   const hasher: Hasher = {
-    hash: (password) => hash(password, options),
+    hash: (password) => hash(normalisePassword(password), options),
     verify: async (passwordHash, password) => {
-      try {
-        return await verify(passwordHash, password);
-      } catch {
-        return false;
-      }
+      const normalised = normalisePassword(password);
+      if (await verifyExact(passwordHash, normalised)) return true;
+      // Hashes made before passwords were normalised hold the password as it was typed.
+      return normalised !== password && verifyExact(passwordHash, password);
     },
     needsRehash: (passwordHash) => {
       try {
@@ -62,4 +78,39 @@ export function createArgon2Hasher(params: Argon2Params): Hasher {
     },
   };
   return hasher;
+}
+
+/**
+ * How long a client refused by a full hashing queue should wait: about the time the queue
+ * takes to drain a little at the default parameters. The spec only asks for a hint.
+ */
+const QUEUE_FULL_RETRY_AFTER_MS = 1000;
+
+/**
+ * `inner` with at most `maxQueue` hashes and verifications running or waiting at once (per
+ * process). One more is refused at once with 429 M_LIMIT_EXCEEDED and `retry_after_ms`,
+ * instead of waiting in an unbounded line (libuv runs only a few at a time) while memory and
+ * latency grow: login, registration, re-authentication and password change alike.
+ */
+export function createBoundedHasher(inner: Hasher, maxQueue: number): Hasher {
+  let inFlight = 0;
+  const bounded = async <T>(work: () => Promise<T>): Promise<T> => {
+    if (inFlight >= maxQueue) {
+      throw new MatrixError('M_LIMIT_EXCEEDED', 'Too many password checks in progress; try again shortly', {
+        retry_after_ms: QUEUE_FULL_RETRY_AFTER_MS,
+      });
+    }
+    inFlight++;
+    try {
+      return await work();
+    } finally {
+      inFlight--;
+    }
+  };
+  return {
+    hash: (password) => bounded(() => inner.hash(password)),
+    verify: (passwordHash, password) => bounded(() => inner.verify(passwordHash, password)),
+    needsRehash: (passwordHash) => inner.needsRehash(passwordHash),
+    verifyDummy: (password) => bounded(() => inner.verifyDummy(password)),
+  };
 }

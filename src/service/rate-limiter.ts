@@ -9,9 +9,17 @@ import type { Clock } from '../util/clock.js';
  * - `registration` (`rc_registration`), per client IP: accounts created;
  * - `login.address` (`rc_login.address`), per client IP: login requests;
  * - `login.account` (`rc_login.account`), per user id: successful logins;
- * - `login.failed` (`rc_login.failed_attempts`), per user id as given: wrong passwords.
+ * - `login.failed` (`rc_login.failed_attempts`), per user id as given: wrong passwords (login
+ *   and re-authentication alike);
+ * - `registration.requests` (Tessera's `rc_registration_requests`), per client IP: every
+ *   request to the registration API, counted before it stores or checks anything.
  */
-export type RateLimitKind = 'registration' | 'login.address' | 'login.account' | 'login.failed';
+export type RateLimitKind =
+  | 'registration'
+  | 'login.address'
+  | 'login.account'
+  | 'login.failed'
+  | 'registration.requests';
 
 export class RateLimiter {
   private readonly limits: Record<RateLimitKind, RateLimitConfig>;
@@ -20,15 +28,16 @@ export class RateLimiter {
     private readonly deps: {
       storage: Storage;
       clock: Clock;
-      config: Pick<Config, 'rcRegistration' | 'rcLogin'>;
+      config: Pick<Config, 'rcRegistration' | 'rcLogin' | 'rcRegistrationRequests'>;
     },
   ) {
-    const { rcRegistration, rcLogin } = deps.config;
+    const { rcRegistration, rcLogin, rcRegistrationRequests } = deps.config;
     this.limits = {
       registration: rcRegistration,
       'login.address': rcLogin.address,
       'login.account': rcLogin.account,
       'login.failed': rcLogin.failedAttempts,
+      'registration.requests': rcRegistrationRequests,
     };
   }
 

@@ -4,6 +4,7 @@ import type { UiaEngine, UiaSuccess } from '../uia/engine.js';
 import { passwordStage } from '../uia/stages/password.js';
 import type { Stage, UiaOperation } from '../uia/types.js';
 import type { PasswordAuth } from './password-auth.js';
+import type { RateLimiter } from './rate-limiter.js';
 import type { Requester } from './tokens.js';
 
 export interface ReauthRequest {
@@ -12,7 +13,10 @@ export interface ReauthRequest {
   operation: string;
   body: Record<string, unknown>;
   remoteIp: string;
-  /** What of the body the session may keep (secrets removed); default: everything but `auth`. */
+  /**
+   * What of the body the session may keep (secrets removed); default: nothing, because the
+   * operations read their parameters from the request that completes the flow.
+   */
   persistBody?(body: Record<string, unknown>): Record<string, unknown>;
 }
 
@@ -25,8 +29,10 @@ export interface ReauthRequest {
 export class ReauthService {
   private readonly stages: ReadonlyMap<string, Stage>;
 
-  constructor(private readonly deps: { storage: Storage; uia: UiaEngine; passwordAuth: PasswordAuth }) {
-    this.stages = new Map([['m.login.password', passwordStage(deps.passwordAuth)]]);
+  constructor(
+    private readonly deps: { storage: Storage; uia: UiaEngine; passwordAuth: PasswordAuth; rateLimiter: RateLimiter },
+  ) {
+    this.stages = new Map([['m.login.password', passwordStage(deps.passwordAuth, deps.rateLimiter)]]);
   }
 
   /**
@@ -44,16 +50,18 @@ export class ReauthService {
       flows: user?.password_hash ? [['m.login.password']] : [],
       stages: this.stages,
       userId: req.requester.userId,
-      ...(req.persistBody && { persistBody: req.persistBody }),
+      persistBody: req.persistBody ?? (() => ({})),
     };
     return this.deps.uia.authenticate(op, req.body, req.remoteIp);
   }
 
   /**
-   * Forget a session whose operation ran: a finished re-authentication must not authorise the
-   * same dangerous operation again (e.g. with a stolen token and a sniffed session id).
+   * Use up the session of `success` inside the operation's transaction `tx`: a finished
+   * re-authentication authorises exactly one run of the operation, even when several requests
+   * complete the same session at once (in any process); the others get a 401 challenge and the
+   * transaction rolls back.
    */
-  async finish(success: UiaSuccess): Promise<void> {
-    await this.deps.uia.deleteSession(success.session.session_id);
+  async consume(tx: Storage, success: UiaSuccess): Promise<void> {
+    await this.deps.uia.consume(tx, success);
   }
 }

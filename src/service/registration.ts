@@ -6,8 +6,10 @@ import { dummyStage } from '../uia/stages/dummy.js';
 import { recaptchaStage } from '../uia/stages/recaptcha.js';
 import { type V1Credentials, v1PasswordStage } from '../uia/stages/v1-password.js';
 import type { AuthDict, Stage, UiaOperation } from '../uia/types.js';
+import type { Clock } from '../util/clock.js';
 import { userId as makeUserId } from '../util/matrix-id.js';
 import type { CaptchaVerifier } from './captcha.js';
+import { checkPasswordPolicy } from './password-policy.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { SessionService } from './sessions.js';
 import type { UserService } from './users.js';
@@ -48,6 +50,8 @@ export interface V3Registered {
 /**
  * What a v3 registration session remembers between requests (spec-notes §1.3.3): the request
  * fields under their JSON names, and the password only as its argon2id hash, never in clear.
+ * The hash is made only once a stage passed (RegistrationService.registerV3); a password seen
+ * on a bare challenge leaves only `password_sent`.
  */
 interface StoredRegistration {
   username?: string;
@@ -56,6 +60,7 @@ interface StoredRegistration {
   inhibit_login?: boolean;
   refresh_token?: boolean;
   password_hash?: string;
+  password_sent?: boolean;
 }
 
 const STORED_KEYS = [
@@ -65,7 +70,18 @@ const STORED_KEYS = [
   'inhibit_login',
   'refresh_token',
   'password_hash',
+  'password_sent',
 ] as const;
+
+/**
+ * How long after the account was created a finished registration session may log it in again
+ * (the client lost the 200 and retries; spec-notes §1.3.11). Synapse allows it for the whole
+ * session lifetime; we deliberately keep it short: a retry follows the lost response within
+ * seconds, and a replayed session id must not mint tokens for long. The window also closes when
+ * the account's password changes, it is deactivated, or it logs out everywhere (those delete
+ * the session: UiaSessionsRepo.deleteRegistrationsOf).
+ */
+export const REGISTRATION_RETRY_WINDOW_MS = 60_000;
 
 type Login = { deviceId: string | null; initialDisplayName: string | null; refreshToken: boolean };
 
@@ -93,11 +109,12 @@ export class RegistrationService {
       sessions: SessionService;
       captcha: CaptchaVerifier | null;
       rateLimiter: RateLimiter;
+      clock: Clock;
     },
   ) {
     const { config } = deps;
     const stages = new Map<string, Stage>();
-    stages.set('m.login.password', v1PasswordStage(deps.users, config.serverName, config.passwordPolicy));
+    stages.set('m.login.password', v1PasswordStage(deps.users, config.passwordPolicy));
     if (deps.captcha !== null) stages.set('m.login.recaptcha', recaptchaStage(deps.captcha, config.recaptchaPublicKey));
     this.v1Op = {
       name: 'register.v1',
@@ -143,6 +160,7 @@ export class RegistrationService {
    * it in. The session is gone once registration finishes (conformance A4.3).
    */
   async submitV1(stage: AuthDict & { type: string }, remoteIp: string): Promise<V1Result> {
+    await this.deps.rateLimiter.assert('registration.requests', remoteIp);
     await this.deps.rateLimiter.check('registration', remoteIp);
     this.assertEnabled();
     const { uia } = this.deps;
@@ -173,17 +191,26 @@ export class RegistrationService {
 
   /**
    * POST /register (v3, spec "Account registration"), the whole request:
+   * - every request counts against the client address (`rc_registration_requests`) before it
+   *   stores or checks anything; then a full `rc_registration` bucket refuses it.
    * - `kind=guest`: no UIA, a generated numeric id, no password (spec: guest access).
    * - otherwise the ordinary checks come first (registration disabled, username, password
    *   policy; spec-notes §1.3.1), then UIA, then the account.
+   * - The password is hashed only when this request passed a stage: once the flow is complete
+   *   (after `rc_registration` counted the account), or when a stage passed and more follow
+   *   (the hash is then kept with the session, so later requests may leave `password` out).
+   *   Synapse also hashes for a bare challenge; we deliberately do not, so a challenge costs no
+   *   hashing. A password sent only with a bare challenge must therefore be sent again: the
+   *   completing request without it is 400 M_MISSING_PARAM (never an account without one).
    * - A session that already created an account logs that account in again (a new device
    *   and token) instead of answering M_USER_IN_USE: the client lost the first response
-   *   (spec-notes §1.3.11). The id is bound to the session inside the registration
-   *   transaction, so two concurrent retries cannot create two accounts.
+   *   (spec-notes §1.3.11), within REGISTRATION_RETRY_WINDOW_MS. The id is bound to the session
+   *   inside the registration transaction, so two concurrent retries cannot create two accounts.
    */
   async registerV3(req: V3RegisterRequest, remoteIp: string): Promise<V3Registered> {
+    await this.deps.rateLimiter.assert('registration.requests', remoteIp);
     // rc_registration (conformance B5.8), as Synapse: every request is refused while the IP's
-    // bucket is full, guests too; only an account actually created fills it (below).
+    // bucket is full, guests too; only an account about to be created fills it (below).
     await this.deps.rateLimiter.check('registration', remoteIp);
     if (req.kind === 'guest') return this.registerGuest(req, remoteIp);
     this.assertEnabled();
@@ -197,6 +224,8 @@ export class RegistrationService {
       if (already === null) await users.assertAvailable(localpart);
       else this.assertSameUser(already, localpart);
     }
+    // Policy first: M_WEAK_PASSWORD before the challenge (spec-notes §1.3.1); no hashing yet.
+    if (req.password !== undefined) checkPasswordPolicy(req.password, config.passwordPolicy);
 
     const fields: StoredRegistration = {
       ...(req.username !== undefined && { username: req.username }),
@@ -204,15 +233,20 @@ export class RegistrationService {
       ...(req.initialDisplayName !== undefined && { initial_device_display_name: req.initialDisplayName }),
       ...(req.inhibitLogin !== undefined && { inhibit_login: req.inhibitLogin }),
       ...(req.refreshToken !== undefined && { refresh_token: req.refreshToken }),
+      ...(req.password !== undefined && { password_sent: true }),
     };
-    // Hash now (policy first: M_WEAK_PASSWORD before the challenge); only the hash is stored
-    // with the session, and a later request without `password` reuses it (conformance B2.4).
-    if (req.password !== undefined) fields.password_hash = await users.hashNewPassword(req.password);
-
     const success = await uia.authenticate(
       this.v3Op,
       { ...fields, ...(req.auth !== undefined && { auth: req.auth }) },
       remoteIp,
+      {
+        // A stage passed and more follow: keep the hash so later requests may omit the
+        // password (conformance B2.4). Only the hash is stored, never the password.
+        onStagePassed: async (session) => {
+          if (req.password === undefined) return;
+          await uia.remember(session, { password_hash: await users.hashNewPassword(req.password) });
+        },
+      },
     );
     const body = success.body as StoredRegistration;
     const login: Login | null =
@@ -228,11 +262,19 @@ export class RegistrationService {
 
     const earlier = registeredUserOf(session.result);
     if (earlier !== null) return this.loginAgain(earlier, localpart, login);
+    // Counted before any hashing, so a burst of sign-ups from one address hashes at most
+    // `burst_count` passwords (Synapse counts after hashing, in register_user).
     await this.deps.rateLimiter.assert('registration', remoteIp);
+    // This request's password wins over one hashed earlier in the session (newest values win).
+    const passwordHash =
+      req.password !== undefined ? await users.hashNewPassword(req.password) : (body.password_hash ?? null);
+    if (passwordHash === null && body.password_sent === true) {
+      throw new MatrixError('M_MISSING_PARAM', 'Missing JSON keys: password (send it again with this request)');
+    }
     try {
       const registered = await users.register({
         localpart,
-        password: body.password_hash === undefined ? null : { hash: body.password_hash },
+        password: passwordHash === null ? null : { hash: passwordHash },
         isGuest: false,
         isAdmin: false,
         login,
@@ -269,6 +311,10 @@ export class RegistrationService {
     if (user === null || user.deactivated === 1) {
       throw new MatrixError('M_USER_DEACTIVATED', 'This account has been deactivated');
     }
+    if (this.deps.clock.now() - Number(user.created_ts) > REGISTRATION_RETRY_WINDOW_MS) {
+      // As a session that is gone: the client must log in like anyone else.
+      throw new MatrixError('M_UNKNOWN', 'Unknown or expired session');
+    }
     const none = { deviceId: null, accessToken: null, refreshToken: null, expiresInMs: null };
     if (login === null) return { userId, homeServer: config.serverName, ...none };
     const started = await storage.transaction((tx) => sessions.start(tx, { userId, ...login }));
@@ -299,7 +345,9 @@ export class RegistrationService {
    * GET /register/available (spec): 200 when `username` could be registered now. Like Synapse
    * (conformance B7.5) the name is not lower-cased here: `Alice` is M_INVALID_USERNAME.
    */
-  async checkAvailable(username: string): Promise<void> {
+  async checkAvailable(username: string, remoteIp: string): Promise<void> {
+    // Synapse rate-limits this per address too (rest/client/register.py, RegisterAvailabilityRestServlet).
+    await this.deps.rateLimiter.assert('registration.requests', remoteIp);
     this.assertEnabled();
     const { users } = this.deps;
     if (username !== username.toLowerCase()) {
@@ -327,6 +375,7 @@ export class RegistrationService {
    * here (the page shows it and offers the widget again), not a UIA challenge.
    */
   async completeCaptchaFallback(sessionId: string, response: string, remoteIp: string): Promise<void> {
+    await this.deps.rateLimiter.assert('registration.requests', remoteIp);
     await this.captchaFallback(sessionId);
     const session = await this.deps.uia.loadSession(this.v3Op, sessionId);
     await this.deps.uia.submitStage(

@@ -93,7 +93,12 @@ export class SessionService {
 
   /** POST /logout/all: every token and every device of the user (spec logout.yaml). */
   async logoutAll(userId: string): Promise<void> {
-    this.deps.tokens.forget(await this.deps.storage.transaction((tx) => deleteAllDevicesIn(tx, userId)));
+    const hashes = await this.deps.storage.transaction(async (tx) => {
+      // Every login ends here, including the registration's retry window (RegistrationService).
+      await tx.uiaSessions.deleteRegistrationsOf(userId);
+      return deleteAllDevicesIn(tx, userId);
+    });
+    this.deps.tokens.forget(hashes);
   }
 
   /**

@@ -33,6 +33,8 @@ export interface StageOutcome {
 
 /** A UIA request that passed: the operation may run. */
 export interface UiaSuccess {
+  op: UiaOperation;
+  /** Always stored, so the operation can consume it (UiaEngine.consume). */
   session: UiaSessionRow;
   completed: CompletedStage[];
   /** The stored request body overlaid with this request's fields (newest values win). */
@@ -46,9 +48,41 @@ export interface UiaEngineOptions {
   sessionLifetimeMs: number;
 }
 
+/** Hooks of one `authenticate` call. */
+export interface AuthenticateHooks {
+  /**
+   * A stage of this request passed but the flow goes on: the operation may now store what it
+   * would not store for a bare challenge (registration: the password's hash; no hashing work
+   * for a request that only gets a challenge).
+   */
+  onStagePassed?(session: UiaSessionRow): Promise<void>;
+}
+
+/**
+ * The most a session may remember of its request body, as JSON bytes. Operations store only
+ * the few short fields they need later (persistBody), so this is far above what they use; it
+ * bounds what an unauthenticated client can make the server store.
+ */
+export const MAX_STORED_BODY_BYTES = 4096;
+
 function withoutAuth(body: Record<string, unknown>): Record<string, unknown> {
   const { auth: _auth, ...rest } = body;
   return rest;
+}
+
+/** The JSON a session stores, refused with 400 when it is over the cap. */
+function storedBodyJson(body: Record<string, unknown>): string {
+  let json: string;
+  try {
+    json = JSON.stringify(body);
+  } catch {
+    // JSON.stringify throws RangeError on very deep nesting; the body came from the client.
+    throw new MatrixError('M_BAD_JSON', 'The request body cannot be stored');
+  }
+  if (Buffer.byteLength(json) > MAX_STORED_BODY_BYTES) {
+    throw new MatrixError('M_TOO_LARGE', `The request parameters are over ${MAX_STORED_BODY_BYTES} bytes`, {}, 400);
+  }
+  return json;
 }
 
 /**
@@ -73,7 +107,7 @@ export class UiaEngine {
       session_id: this.opts.random.urlSafe(18),
       operation: op.name,
       user_id: op.userId,
-      request_body: JSON.stringify((op.persistBody ?? withoutAuth)(body)),
+      request_body: storedBodyJson((op.persistBody ?? withoutAuth)(body)),
       result: null,
       created_ts: now,
       expires_ts: now + this.opts.sessionLifetimeMs,
@@ -82,6 +116,32 @@ export class UiaEngine {
 
   async deleteSession(sessionId: string): Promise<void> {
     await this.opts.storage.uiaSessions.delete(sessionId);
+  }
+
+  /**
+   * Use up the session of `success` inside the operation's transaction `tx`: one DELETE decides
+   * which of several concurrent requests on one session (in any process) runs the operation;
+   * the others get a 401 challenge (spec: a completed session authorises one request).
+   */
+  async consume(tx: Storage, success: UiaSuccess): Promise<void> {
+    if (!(await tx.uiaSessions.consume(success.session.session_id))) throw this.sessionGone(success.op);
+  }
+
+  /** Merge `fields` into what the session remembers (same byte cap as the request body). */
+  async remember(session: UiaSessionRow, fields: Record<string, unknown>): Promise<UiaSessionRow> {
+    const merged = storedBodyJson({ ...JSON.parse(session.request_body), ...fields });
+    await this.opts.storage.uiaSessions.updateRequestBody(session.session_id, merged);
+    return { ...session, request_body: merged };
+  }
+
+  /** The 401 for a session deleted under a request (used by a concurrent one, or expired). */
+  private sessionGone(op: UiaOperation): UiaChallenge {
+    return this.challenge(
+      op,
+      null,
+      [],
+      new MatrixError('M_UNKNOWN', 'This session was used by another request or has expired; start again'),
+    );
   }
 
   /** The live session `sessionId` of `op`; 400 when unknown or expired, 403 when bound elsewhere. */
@@ -102,8 +162,9 @@ export class UiaEngine {
    * no-op. Throws StageFailed when the stage does not pass (StageNotAllowed when out of
    * place), or another MatrixError for a malformed stage dict.
    *
-   * `session` null starts a new session, stored only when the stage passes and the flow is
-   * not yet done: a one-stage flow (v1 password registration) writes no session at all.
+   * `session` null starts a new session, stored only when the stage passes, and then only
+   * when the flow is not yet done unless `storeWhenDone`: a one-stage flow (v1 password
+   * registration) writes no session at all, and a failed stage never leaves a row behind.
    */
   async submitStage(
     op: UiaOperation,
@@ -111,6 +172,7 @@ export class UiaEngine {
     auth: AuthDict & { type: string },
     remoteIp: string,
     body: Record<string, unknown> = {},
+    storeWhenDone = false,
   ): Promise<StageOutcome> {
     const row = session ?? this.newSessionRow(op, body);
     const completed = session === null ? [] : await this.opts.storage.uiaSessions.listStages(row.session_id);
@@ -124,17 +186,19 @@ export class UiaEngine {
       data = (await stage.check(auth, { session: row, userId: op.userId, completed, remoteIp })) ?? null;
     }
     const done = this.isDone(op, [...completed, ...(fresh ? [{ stage: auth.type, data }] : [])]);
-    const stored = session !== null || !done;
+    const stored = session !== null || !done || storeWhenDone;
     if (session === null && stored) await this.opts.storage.uiaSessions.create(row);
     if (fresh) {
       if (stored) {
-        await this.opts.storage.uiaSessions.addStage(
+        const added = await this.opts.storage.uiaSessions.addStage(
           row.session_id,
           auth.type,
           data,
           this.opts.clock.now(),
           completed.length,
         );
+        // The session was deleted since we loaded it (a concurrent request consumed it).
+        if (!added) throw this.sessionGone(op);
       }
       completed.push({ stage: auth.type, data });
     }
@@ -145,7 +209,12 @@ export class UiaEngine {
    * The whole UIA dance for one request of `op` (spec-notes §1.3): returns when a flow is
    * complete; otherwise throws the 401 challenge (with errcode/error when a stage just failed).
    */
-  async authenticate(op: UiaOperation, body: Record<string, unknown>, remoteIp: string): Promise<UiaSuccess> {
+  async authenticate(
+    op: UiaOperation,
+    body: Record<string, unknown>,
+    remoteIp: string,
+    hooks: AuthenticateHooks = {},
+  ): Promise<UiaSuccess> {
     const auth = body.auth;
     if (auth !== undefined && (typeof auth !== 'object' || auth === null || Array.isArray(auth))) {
       throw new MatrixError('M_BAD_JSON', 'auth must be an object');
@@ -158,43 +227,48 @@ export class UiaEngine {
       throw new MatrixError('M_BAD_JSON', 'auth.type must be a string');
     }
 
-    let session: UiaSessionRow;
+    let session: UiaSessionRow | null = null;
     if (dict.session !== undefined) {
       session = await this.loadSession(op, dict.session);
       // Later requests may leave the body out; when they send fields, the newest values win.
       const fresh = (op.persistBody ?? withoutAuth)(body);
-      if (Object.keys(fresh).length > 0) {
-        const merged = { ...JSON.parse(session.request_body), ...fresh };
-        session = { ...session, request_body: JSON.stringify(merged) };
-        await this.opts.storage.uiaSessions.updateRequestBody(session.session_id, session.request_body);
-      }
-    } else {
-      // No session: a new one. Synapse does this even when `auth` has a type, which is what
-      // makes the one-shot `{"auth":{"type":"m.login.dummy"}}` registration work (spec-notes §1.3.4).
-      session = await this.createSession(op, body);
+      if (Object.keys(fresh).length > 0) session = await this.remember(session, fresh);
     }
 
     let completed: CompletedStage[];
     if (dict.type === undefined) {
       // No type: the client asks us to look again (fallback stages, or the first request).
+      // Without a session that is the first request: a new session is stored for the challenge.
+      session ??= await this.createSession(op, body);
       completed = await this.opts.storage.uiaSessions.listStages(session.session_id);
       if (auth === undefined || Object.keys(dict).length === 0 || !this.isDone(op, completed)) {
         throw this.challenge(op, session, completed, null);
       }
     } else {
+      // A stage without a session starts a new one, as Synapse does, which is what makes the
+      // one-shot `{"auth":{"type":"m.login.dummy"}}` registration work (spec-notes §1.3.4).
+      // Unlike Synapse, the new session is stored only once the stage passed: a refused guess
+      // leaves no row (its challenge then carries no `session`, which the spec allows: "if one
+      // is provided").
+      let outcome: StageOutcome;
       try {
-        completed = (await this.submitStage(op, session, dict as AuthDict & { type: string }, remoteIp)).completed;
+        outcome = await this.submitStage(op, session, dict as AuthDict & { type: string }, remoteIp, body, true);
       } catch (err) {
         if (err instanceof StageFailed) {
-          const current = await this.opts.storage.uiaSessions.listStages(session.session_id);
+          const current = session === null ? [] : await this.opts.storage.uiaSessions.listStages(session.session_id);
           throw this.challenge(op, session, current, err);
         }
         throw err;
       }
-      if (!this.isDone(op, completed)) throw this.challenge(op, session, completed, null);
+      session = outcome.session;
+      completed = outcome.completed;
+      if (!outcome.done) {
+        if (hooks.onStagePassed) await hooks.onStagePassed(session);
+        throw this.challenge(op, session, completed, null);
+      }
     }
     const stored = JSON.parse(session.request_body) as Record<string, unknown>;
-    return { session, completed, body: { ...stored, ...withoutAuth(body) } };
+    return { op, session, completed, body: { ...stored, ...withoutAuth(body) } };
   }
 
   /** The 401 reply body: flows, params, session, completed, and the stage error if any. */

@@ -39,16 +39,24 @@ await describeEachBackend('account: password change', (backend) => {
     assert.equal(await whoamiStatus(s, other.token), 200); // cached before the change
     const first = await s.request('POST', PASSWORD, { new_password: 'brand-new-1' }, { token: alice.token });
     assertPasswordChallenge(first);
-    // The session keeps a hash of the new password, never the password itself.
+    // A challenge hashes nothing: the session keeps neither the password nor a hash of it.
     const stored = await s.app.storage.uiaSessions.find(first.body.session, Date.now());
     assert.ok(stored !== null);
     assert.ok(!stored.request_body.includes('brand-new-1'), stored.request_body);
-    assert.match(stored.request_body, /\$argon2id\$/);
-    // The second request leaves new_password out: the session remembers it.
-    const res = await s.request(
+    assert.doesNotMatch(stored.request_body, /\$argon2id\$/);
+    // So the request that completes the authentication carries the new password.
+    const without = await s.request(
       'POST',
       PASSWORD,
       { auth: passwordAuth(alice.userId, alice.password, first.body.session) },
+      { token: alice.token },
+    );
+    assertError(without, 400, 'M_MISSING_PARAM');
+    const second = await s.request('POST', PASSWORD, {}, { token: alice.token });
+    const res = await s.request(
+      'POST',
+      PASSWORD,
+      { new_password: 'brand-new-1', auth: passwordAuth(alice.userId, alice.password, second.body.session) },
       { token: alice.token },
     );
     assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -89,7 +97,11 @@ await describeEachBackend('account: password change', (backend) => {
       { new_password: 'never-set-1', auth: passwordAuth(alice.userId, 'wrong') },
       { token: alice.token },
     );
-    assertPasswordChallenge(res, 'M_FORBIDDEN');
+    // Without a session, a refused stage stores none: the challenge names none.
+    assert.equal(res.status, 401, JSON.stringify(res.body));
+    assert.equal(res.body.errcode, 'M_FORBIDDEN');
+    assert.deepEqual(res.body.flows, [{ stages: ['m.login.password'] }]);
+    assert.equal(res.body.session, undefined);
     assert.equal(res.body.completed, undefined);
     assert.equal(await loginErrcode(s, alice.userId, alice.password), null);
     assert.equal(await loginErrcode(s, alice.userId, 'never-set-1'), 'M_FORBIDDEN');
@@ -220,7 +232,9 @@ await describeEachBackend('account: deactivation', (backend) => {
       { auth: passwordAuth(alice.userId, 'nope') },
       { token: alice.token },
     );
-    assertPasswordChallenge(res, 'M_FORBIDDEN');
+    assert.equal(res.status, 401, JSON.stringify(res.body));
+    assert.equal(res.body.errcode, 'M_FORBIDDEN');
+    assert.deepEqual(res.body.flows, [{ stages: ['m.login.password'] }]);
     assert.equal(res.body.completed, undefined);
     assert.equal(await whoamiStatus(s, alice.token), 200);
   });

@@ -51,12 +51,14 @@ await describeEachBackend('v1 register, open registration (the seed)', (backend)
     }
   });
 
-  it('lower-cases the username and accepts a full id of this server', async () => {
+  it('lower-cases the username; a full user id is M_INVALID_USERNAME, as the 2014 server answered', async () => {
     const res = await s.request('POST', V1, v1Password('Carol.Smith', 'pw'));
     assert.equal(res.status, 200);
     assert.equal(res.body.user_id, '@carol.smith:localhost');
-    const full = await s.request('POST', V1, v1Password('@dave:localhost', 'pw'));
-    assert.equal(full.body.user_id, '@dave:localhost');
+    for (const user of ['@dave:localhost', '@dave:elsewhere']) {
+      assertError(await s.request('POST', V1, v1Password(user, 'pw')), 400, 'M_INVALID_USERNAME');
+    }
+    assert.equal((await s.request('GET', '/_matrix/client/v3/register/available?username=dave')).status, 200);
   });
 
   it('accepts every allowed character', async () => {
@@ -235,10 +237,10 @@ await describeEachBackend('v1 register, captcha on (multi-stage)', (backend) => 
     assertError(await s.request('POST', V1, { type: 'm.login.recaptcha', response: 'bad' }), 400, 'M_CAPTCHA_INVALID');
   });
 
-  it('a captcha without response is M_MISSING_PARAM', async () => {
+  it('a captcha without response is M_CAPTCHA_NEEDED, as the 2014 server answered', async () => {
     const res = await s.request('POST', V1, { type: 'm.login.recaptcha' });
-    assertError(res, 400, 'M_MISSING_PARAM');
-    assert.match(res.body.error, /response/);
+    assertError(res, 400, 'M_CAPTCHA_NEEDED');
+    assert.equal(res.body.error, 'Captcha response is required');
   });
 
   it('password before captcha is refused, and creates nothing', async () => {

@@ -184,6 +184,7 @@ export function writeConfig(db: SharedDatabase, extra: Record<string, unknown> =
     enable_registration: true,
     // Tests register and log in many users quickly from one IP (as test/helpers/server.ts).
     rc_registration: { per_second: 1000, burst_count: 1000 },
+    rc_registration_requests: { per_second: 1000, burst_count: 1000 },
     rc_login: Object.fromEntries(
       ['address', 'account', 'failed_attempts'].map((k) => [k, { per_second: 1000, burst_count: 1000 }]),
     ),

@@ -51,6 +51,7 @@ const unlimited = { per_second: 1000, burst_count: 1000 };
 export const UNLIMITED_RATES = {
   rc_registration: unlimited,
   rc_login: { address: unlimited, account: unlimited, failed_attempts: unlimited },
+  rc_registration_requests: unlimited,
 };
 
 /** Test defaults: open registration, a throwaway database, cheap hashing, no logs. */

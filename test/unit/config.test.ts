@@ -127,7 +127,7 @@ describe('config: a Synapse-style homeserver.yaml', () => {
       requireLowercase: false,
       requireUppercase: true,
     });
-    assert.deepEqual(config.passwordHashing, { memoryKib: 65536, iterations: 3, parallelism: 2 });
+    assert.deepEqual(config.passwordHashing, { memoryKib: 65536, iterations: 3, parallelism: 2, maxQueue: 32 });
   });
 
   it('warns about every key it does not use, by name, and nothing else', () => {
@@ -159,7 +159,7 @@ describe('config: defaults', () => {
     assert.deepEqual(config.rcLogin.failedAttempts, { perSecond: 0.17, burstCount: 3 });
     assert.deepEqual(config.rcLogin.address, { perSecond: 0.003, burstCount: 5 });
     assert.equal(config.passwordPolicy, null);
-    assert.deepEqual(config.passwordHashing, { memoryKib: 19456, iterations: 2, parallelism: 1 });
+    assert.deepEqual(config.passwordHashing, { memoryKib: 19456, iterations: 2, parallelism: 1, maxQueue: 32 });
     assert.equal(config.uiaSessionLifetimeMs, 30 * 60_000);
     assert.equal(config.maxRequestBodySize, 1024 * 1024);
     assert.equal(config.logLevel, 'info');

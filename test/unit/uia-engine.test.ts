@@ -3,7 +3,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { MatrixError, UiaChallenge } from '../../src/errors.js';
 import { type OpenDatabase, openDatabase } from '../../src/storage/open.js';
 import { createStorage, type Storage } from '../../src/storage/storage.js';
-import { StageFailed, StageNotAllowed, UiaEngine } from '../../src/uia/engine.js';
+import { MAX_STORED_BODY_BYTES, StageFailed, StageNotAllowed, UiaEngine } from '../../src/uia/engine.js';
 import type { AuthDict, Stage, UiaOperation } from '../../src/uia/types.js';
 import { cryptoRandom } from '../../src/util/random.js';
 
@@ -263,7 +263,7 @@ describe('UiaEngine', () => {
     });
     const secret = 'plaintext-password-123';
     const { session } = await challengeOf(() =>
-      engine.authenticate(op, { username: 'alice', password: secret, auth: { type: 'test.x', password: secret } }, IP),
+      engine.authenticate(op, { username: 'alice', password: secret, auth: { password: secret } }, IP),
     );
     await challengeOf(() =>
       engine.authenticate(op, { password: secret, auth: { type: 'test.a', answer: 'yes', session } }, IP),
@@ -316,5 +316,58 @@ describe('UiaEngine', () => {
       () => engine.submitStage(op, null, { type: 'test.a', answer: 'no' }, IP),
       (err) => err instanceof StageFailed,
     );
+  });
+
+  it('a failed stage without a session stores no session and names none', async () => {
+    const op = operation();
+    const before = await storage.uiaSessions.count();
+    const failed = await challengeOf(() => engine.authenticate(op, { auth: { type: 'test.a', answer: 'no' } }, IP));
+    assert.equal(failed.errcode, 'M_FORBIDDEN');
+    assert.equal(failed.session, undefined);
+    const misplaced = await challengeOf(() => engine.authenticate(op, { auth: { type: 'test.b', answer: 'yes' } }, IP));
+    assert.equal(misplaced.errcode, 'M_UNKNOWN');
+    assert.equal(misplaced.session, undefined);
+    assert.equal(await storage.uiaSessions.count(), before);
+  });
+
+  it('a one-shot flow that passes is stored, so the operation can consume it exactly once', async () => {
+    const op = operation({ flows: [['test.a']] });
+    const first = await engine.authenticate(op, { auth: { type: 'test.a', answer: 'yes' } }, IP);
+    assert.ok((await storage.uiaSessions.find(first.session.session_id, clock.now())) !== null);
+    await storage.transaction((tx) => engine.consume(tx, first));
+    assert.equal(await storage.uiaSessions.find(first.session.session_id, clock.now()), null);
+    const again = await challengeOf(() => storage.transaction((tx) => engine.consume(tx, first)));
+    assert.equal(again.errcode, 'M_UNKNOWN');
+    assert.equal(again.session, undefined);
+  });
+
+  it('a stage completed on a session deleted meanwhile is a 401 challenge, not a storage error', async () => {
+    const op = operation();
+    const { session } = await challengeOf(() => engine.authenticate(op, {}, IP));
+    const row = (await storage.uiaSessions.find(session, clock.now()))!;
+    await storage.uiaSessions.delete(session);
+    const gone = await challengeOf(() => engine.submitStage(op, row, { type: 'test.a', answer: 'yes' }, IP));
+    assert.equal(gone.errcode, 'M_UNKNOWN');
+  });
+
+  it('refuses to store a body over the byte cap, or one too deep to serialise, with a 400', async () => {
+    const op = operation();
+    const big = await matrixErrorOf(() => engine.authenticate(op, { name: 'x'.repeat(MAX_STORED_BODY_BYTES) }, IP));
+    assert.equal(big.errcode, 'M_TOO_LARGE');
+    assert.equal(big.status, 400);
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 20_000; i++) deep = { d: deep };
+    const nested = await matrixErrorOf(() => engine.authenticate(op, { deep }, IP));
+    assert.equal(nested.errcode, 'M_BAD_JSON');
+    assert.equal(nested.status, 400);
+    // A later request cannot grow a stored session past the cap either.
+    const { session } = await challengeOf(() => engine.authenticate(op, { name: 'small' }, IP));
+    const grown = await matrixErrorOf(() =>
+      engine.authenticate(op, { name: 'y'.repeat(MAX_STORED_BODY_BYTES), auth: { session } }, IP),
+    );
+    assert.equal(grown.errcode, 'M_TOO_LARGE');
+    assert.deepEqual(JSON.parse((await storage.uiaSessions.find(session, clock.now()))!.request_body), {
+      name: 'small',
+    });
   });
 });

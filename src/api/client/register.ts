@@ -96,8 +96,8 @@ export const registerRoutes: Route[] = [
       auth: 'none',
       querystring: AvailableQuery,
     },
-    async ({ query, services }) => {
-      await services.registration.checkAvailable(query.username);
+    async ({ query, services, remoteIp }) => {
+      await services.registration.checkAvailable(query.username, remoteIp);
       return { available: true };
     },
   ),

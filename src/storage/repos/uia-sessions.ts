@@ -1,6 +1,12 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, UiaSessionsTable } from '../schema.js';
 
+/** PostgreSQL's foreign_key_violation, or SQLite's foreign-key constraint error. */
+function isForeignKeyViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+}
+
 export type UiaSessionRow = Selectable<UiaSessionsTable>;
 
 export interface CompletedStage {
@@ -37,8 +43,22 @@ export class UiaSessionsRepo {
     return rows.map((r) => ({ stage: r.stage, data: r.data === null ? null : JSON.parse(r.data) }));
   }
 
-  /** Record a completed stage; completing it again is a no-op (spec: finished stages stay finished). */
-  async addStage(sessionId: string, stage: string, data: unknown, now: number, seq: number): Promise<void> {
+  /**
+   * Record a completed stage; completing it again is a no-op (spec: finished stages stay
+   * finished). False when the session no longer exists (deleted by a concurrent request): the
+   * foreign key refuses the row, and that is an answer, not a failure.
+   */
+  async addStage(sessionId: string, stage: string, data: unknown, now: number, seq: number): Promise<boolean> {
+    try {
+      await this.insertStage(sessionId, stage, data, now, seq);
+      return true;
+    } catch (err) {
+      if (isForeignKeyViolation(err)) return false;
+      throw err;
+    }
+  }
+
+  private async insertStage(sessionId: string, stage: string, data: unknown, now: number, seq: number) {
     await this.db
       .insertInto('uia_stages')
       .values({
@@ -79,8 +99,39 @@ export class UiaSessionsRepo {
     return row?.result ?? null;
   }
 
+  /**
+   * Delete the session and say whether this call deleted it: of concurrent callers (in any
+   * process) exactly one gets true. Run inside the operation's transaction, so the operation
+   * and the use of its authorisation commit or roll back together.
+   */
+  async consume(sessionId: string): Promise<boolean> {
+    const res = await this.db.deleteFrom('uia_sessions').where('session_id', '=', sessionId).executeTakeFirst();
+    return Number(res.numDeletedRows) === 1;
+  }
+
+  /**
+   * Forget the registration sessions that created `userId` (their `result` is exactly the JSON
+   * RegistrationService writes), so they can no longer log that account in again.
+   */
+  async deleteRegistrationsOf(userId: string): Promise<void> {
+    await this.db
+      .deleteFrom('uia_sessions')
+      .where('operation', '=', 'register')
+      .where('result', '=', JSON.stringify({ user_id: userId }))
+      .execute();
+  }
+
   async delete(sessionId: string): Promise<void> {
     await this.db.deleteFrom('uia_sessions').where('session_id', '=', sessionId).execute();
+  }
+
+  /** How many sessions are stored, live or expired (monitoring, tests). */
+  async count(): Promise<number> {
+    const row = await this.db
+      .selectFrom('uia_sessions')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   async deleteExpired(now: number): Promise<number> {

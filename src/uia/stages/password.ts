@@ -1,5 +1,6 @@
 import { MatrixError } from '../../errors.js';
 import { type PasswordAuth, userFromAuthDict } from '../../service/password-auth.js';
+import type { RateLimiter } from '../../service/rate-limiter.js';
 import { StageFailed } from '../engine.js';
 import type { Stage } from '../types.js';
 
@@ -13,31 +14,42 @@ export interface ProvenUser {
  * §1.3.10): `{type, identifier:{type:"m.id.user", user}, password, session}`, or the deprecated
  * top-level `user`. Used by account operations that already carry an access token.
  *
- * - A wrong password (or an unknown or deactivated user) fails the stage: 401 challenge with
- *   errcode M_FORBIDDEN, so the client may try again.
- * - Correct credentials of a user other than the token owner: 403 M_FORBIDDEN as a plain
- *   error, and nothing is recorded (Synapse's "Invalid auth"; conformance D1.4, D3.5). The
- *   password is checked first, as Synapse does, so this answer reveals nothing new.
+ * - An identifier naming anyone but the token owner: 403 M_FORBIDDEN as a plain error, before
+ *   any lookup or hashing, so the answer is the same whatever the password. Synapse checks the
+ *   password first and answers 403 only for the right one (handlers/auth.py
+ *   `validate_user_via_ui_auth`), which lets any user test another account's password; we
+ *   deliberately differ.
+ * - Each attempt takes a slot of the owner's `rc_login.failed_attempts` bucket before the
+ *   password is verified (same bucket and key as POST /login, src/service/login.ts); only a
+ *   wrong password keeps it. A full bucket answers 429 M_LIMIT_EXCEEDED, right password or not.
+ * - A wrong password fails the stage: 401 challenge with errcode M_FORBIDDEN, so the client
+ *   may try again.
  */
-export function passwordStage(passwordAuth: PasswordAuth): Stage {
+export function passwordStage(passwordAuth: PasswordAuth, rateLimiter: RateLimiter): Stage {
   return {
     type: 'm.login.password',
     async check(auth, ctx): Promise<ProvenUser> {
       const user = userFromAuthDict(auth);
       if (auth.password === undefined) throw new MatrixError('M_MISSING_PARAM', 'Missing JSON keys: password');
       if (typeof auth.password !== 'string') throw new MatrixError('M_BAD_JSON', 'password must be a string');
+      if (ctx.userId === null) throw new Error('the re-authentication password stage needs the token owner');
+      if (!passwordAuth.names(user, ctx.userId)) {
+        throw new MatrixError('M_FORBIDDEN', 'Invalid auth: the identifier must be the token owner');
+      }
+      const failedKey = ctx.userId.toLowerCase();
+      await rateLimiter.assert('login.failed', failedKey);
       let userId: string;
       try {
         userId = (await passwordAuth.verify(user, auth.password)).user_id;
       } catch (err) {
-        if (err instanceof MatrixError && (err.errcode === 'M_FORBIDDEN' || err.errcode === 'M_USER_DEACTIVATED')) {
+        const wrong = err instanceof MatrixError && err.errcode === 'M_FORBIDDEN';
+        if (!wrong) await rateLimiter.refund('login.failed', failedKey);
+        if (wrong || (err instanceof MatrixError && err.errcode === 'M_USER_DEACTIVATED')) {
           throw new StageFailed('M_FORBIDDEN', 'Invalid username or password');
         }
         throw err;
       }
-      if (ctx.userId !== null && userId !== ctx.userId) {
-        throw new MatrixError('M_FORBIDDEN', 'Invalid auth: the credentials are not those of the token owner');
-      }
+      await rateLimiter.refund('login.failed', failedKey);
       return { user_id: userId };
     },
   };

@@ -5,7 +5,7 @@ import type { Stage } from '../types.js';
 
 /**
  * How a captcha failure is reported. The 2014 v1 protocol answers plain 400s
- * (`M_CAPTCHA_INVALID`, `M_MISSING_PARAM`); current UIA answers a 401 challenge with
+ * (`M_CAPTCHA_INVALID`, `M_CAPTCHA_NEEDED`); current UIA answers a 401 challenge with
  * `M_UNAUTHORIZED` for a refused captcha and `M_CAPTCHA_NEEDED` for a missing one, as Synapse
  * does (conformance B6.5).
  */
@@ -26,8 +26,9 @@ export function recaptchaStage(
     params: () => (publicKey === null ? null : { public_key: publicKey }),
     async check(auth, ctx) {
       if (auth.response === undefined) {
+        // The 2014 server answered a plain 400 M_CAPTCHA_NEEDED with these words too.
         if (style === 'uia') throw new StageFailed('M_CAPTCHA_NEEDED', 'Captcha response is required');
-        throw new MatrixError('M_MISSING_PARAM', 'Missing JSON keys: response');
+        throw new MatrixError('M_CAPTCHA_NEEDED', 'Captcha response is required');
       }
       if (typeof auth.response !== 'string') throw new MatrixError('M_BAD_JSON', 'response must be a string');
       const verdict = await verifier.verify(auth.response, ctx.remoteIp);

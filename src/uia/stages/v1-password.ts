@@ -2,7 +2,6 @@ import type { PasswordPolicy } from '../../config/config.js';
 import { MatrixError } from '../../errors.js';
 import { checkPasswordPolicy } from '../../service/password-policy.js';
 import type { UserService } from '../../service/users.js';
-import { localpartOf } from '../../util/matrix-id.js';
 import type { Stage } from '../types.js';
 
 /** What the v1 password stage proved: the localpart to create (null: generate one). */
@@ -16,7 +15,7 @@ export interface V1Credentials {
  * existing one. Checks the username (grammar, availability) and the password policy here, so
  * a bad request is refused before any hashing.
  */
-export function v1PasswordStage(users: UserService, serverName: string, policy: PasswordPolicy | null): Stage {
+export function v1PasswordStage(users: UserService, policy: PasswordPolicy | null): Stage {
   return {
     type: 'm.login.password',
     async check(auth): Promise<V1Credentials> {
@@ -29,10 +28,11 @@ export function v1PasswordStage(users: UserService, serverName: string, policy: 
       let localpart: string | null = null;
       // Absent or empty: the server picks the id, as Synapse's v1 servlet did (`if localpart:`).
       if (user !== '') {
-        const bare = localpartOf(user, serverName);
-        if (bare === null)
-          throw new MatrixError('M_INVALID_USERNAME', `User ID must be on this server (${serverName})`);
-        localpart = users.normaliseLocalpart(bare);
+        // `user` is a localpart (seed: RegistrationSubmission); the 2014 server refused a full
+        // id with 400 M_INVALID_USERNAME, as v3 refuses one in `username`.
+        if (user.startsWith('@'))
+          throw new MatrixError('M_INVALID_USERNAME', 'user must be a localpart, not a user ID');
+        localpart = users.normaliseLocalpart(user);
         await users.assertAvailable(localpart);
       }
       checkPasswordPolicy(auth.password, policy);

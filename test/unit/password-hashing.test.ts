@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MatrixError } from '../../src/errors.js';
+import { createArgon2Hasher, createBoundedHasher } from '../../src/service/passwords.js';
+import { gatedHasher } from '../helpers/hashers.js';
+
+const CHEAP = { memoryKib: 256, iterations: 1, parallelism: 1 };
+
+describe('password hashing', () => {
+  it('hashes and verifies the NFKC form: NFC and NFD spellings are one password', async () => {
+    const hasher = createArgon2Hasher(CHEAP);
+    const nfc = 'caf\u00e9-pw';
+    const nfd = 'cafe\u0301-pw';
+    assert.notEqual(nfc, nfd);
+    const h = await hasher.hash(nfd);
+    assert.equal(await hasher.verify(h, nfc), true);
+    assert.equal(await hasher.verify(h, nfd), true);
+    // Compatibility forms too (Synapse: NFKC): the Kelvin sign is a K, full-width letters are letters.
+    assert.equal(await hasher.verify(await hasher.hash('\u212Aey'), 'Key'), true);
+    assert.equal(await hasher.verify(h, 'cafe-pw'), false);
+  });
+
+  it('still verifies a hash made from a password that was not normalised', async () => {
+    const hasher = createArgon2Hasher(CHEAP);
+    const { hash } = await import('@node-rs/argon2');
+    const legacy = await hash('cafe\u0301', { algorithm: 2, memoryCost: 256, timeCost: 1, parallelism: 1 });
+    assert.equal(await hasher.verify(legacy, 'cafe\u0301'), true);
+    assert.equal(await hasher.verify(legacy, 'other'), false);
+  });
+
+  it('a bounded hasher runs at most N calls at once and refuses the rest with 429 and retry_after_ms', async () => {
+    const gated = gatedHasher();
+    const bounded = createBoundedHasher(gated.hasher, 3);
+    const calls = [bounded.hash('a'), bounded.verify('fake$b', 'b'), bounded.verifyDummy('c')];
+    const refused = await Promise.allSettled([bounded.hash('d'), bounded.verify('x', 'y'), bounded.verifyDummy('z')]);
+    for (const r of refused) {
+      assert.equal(r.status, 'rejected');
+      const err = (r as PromiseRejectedResult).reason;
+      assert.ok(err instanceof MatrixError);
+      assert.equal(err.errcode, 'M_LIMIT_EXCEEDED');
+      assert.equal(err.status, 429);
+      assert.equal(typeof err.extra.retry_after_ms, 'number');
+    }
+    assert.equal(gated.stats().calls, 3);
+    gated.release();
+    assert.deepEqual(await Promise.all(calls), ['fake$a', true, undefined]);
+    // The queue has room again.
+    const next = bounded.hash('e');
+    gated.release();
+    assert.equal(await next, 'fake$e');
+    assert.equal(gated.stats().maxRunning, 3);
+  });
+});
