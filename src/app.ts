@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ClientAddresses } from './api/client-address.js';
@@ -84,8 +84,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       // Fastify listens on one address per instance; further addresses get a plain node:http
       // server that hands requests to the same routing.
       for (const extra of rest) {
-        const s = createServer(http.requestHandler(extra.trust));
-        s.on('clientError', http.onClientError);
+        const s = http.createListenerServer(extra.trust);
         await new Promise<void>((resolve, reject) => {
           s.once('error', reject);
           s.listen(extra.port, extra.host, () => resolve());

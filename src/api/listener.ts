@@ -1,4 +1,4 @@
-import type { RequestListener } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { type ListenerTrust, tagListener } from './client-address.js';
@@ -38,6 +38,19 @@ export function listenerRequestHandler(
     }
     next(req, res);
   };
+}
+
+/**
+ * A node:http server for one listener. Every listener's server is made here, Fastify's own
+ * included (its `serverFactory`), so all behave alike: Fastify's keep-alive timeout (72 s, longer
+ * than the usual load balancer's idle timeout) and node's default bound on receiving a whole
+ * request (300 s), after which `clientError` answers 408.
+ */
+export function createListenerServer(handler: RequestListener): Server {
+  const server = createServer(handler);
+  server.keepAliveTimeout = 72_000;
+  server.requestTimeout = 300_000;
+  return server;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createServer, type RequestListener } from 'node:http';
+import type { Server } from 'node:http';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -13,7 +13,7 @@ import { redactUrl } from '../observability/logger.js';
 import type { Services } from '../service/index.js';
 import type { ClientAddresses, ListenerTrust } from './client-address.js';
 import { checkParameters, parseJsonBody } from './json-body.js';
-import { CORS_HEADERS, clientErrorHandler, listenerRequestHandler } from './listener.js';
+import { CORS_HEADERS, clientErrorHandler, createListenerServer, listenerRequestHandler } from './listener.js';
 import { extractToken, requireRequester } from './requester.js';
 import type { Route, RouteReply } from './route.js';
 
@@ -38,10 +38,8 @@ export interface ServerOptions {
 
 export interface HttpServer {
   fastify: FastifyInstance;
-  /** The request handler for one more listener: a plain node:http server passes requests to it. */
-  requestHandler(listener: ListenerTrust): RequestListener;
-  /** Node's `clientError` handler for such a server. */
-  onClientError: ReturnType<typeof clientErrorHandler>;
+  /** A node:http server for one more listener, handing its requests to Fastify's routing. */
+  createListenerServer(listener: ListenerTrust): Server;
 }
 
 /** One log line per request, after the reply, with credentials in the URL hidden. */
@@ -85,7 +83,7 @@ export function buildServer(opts: ServerOptions): HttpServer {
     bodyLimit: opts.bodyLimit,
     // The client address is computed per listener (client-address.ts), never by Fastify's
     // instance-wide `trustProxy`. Fastify's own server gets the same front handler as the others.
-    serverFactory: (handler) => createServer(listenerRequestHandler(handler, opts.firstListener, isClosing)),
+    serverFactory: (handler) => createListenerServer(listenerRequestHandler(handler, opts.firstListener, isClosing)),
     clientErrorHandler: onClientError,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Instead of Fastify's own bodies for a path it cannot decode or a parameter over maxParamLength.
@@ -217,8 +215,13 @@ export function buildServer(opts: ServerOptions): HttpServer {
 
   return {
     fastify: app,
-    requestHandler: (listener) => listenerRequestHandler((req, res) => app.routing(req, res), listener, isClosing),
-    onClientError,
+    createListenerServer(listener) {
+      const server = createListenerServer(
+        listenerRequestHandler((req, res) => app.routing(req, res), listener, isClosing),
+      );
+      server.on('clientError', onClientError);
+      return server;
+    },
   };
 }
 

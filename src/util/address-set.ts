@@ -48,8 +48,8 @@ export function unmapIpv4(address: string): string {
 
 function parseEntry(entry: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | null {
   const slash = entry.indexOf('/');
-  const address = unmapIpv4(slash === -1 ? entry : entry.slice(0, slash));
-  const family = isIP(address);
+  const written = slash === -1 ? entry : entry.slice(0, slash);
+  const family = isIP(written);
   if (family === 0) return null;
   const max = family === 4 ? 32 : 128;
   let prefix = max;
@@ -58,6 +58,12 @@ function parseEntry(entry: string): { address: string; prefix: number; family: '
     if (!/^\d{1,3}$/.test(bits)) return null;
     prefix = Number(bits);
     if (prefix > max) return null;
+  }
+  // `::ffff:192.0.2.0/120` is the IPv4 range 192.0.2.0/24 written in IPv6.
+  const address = unmapIpv4(written);
+  if (address !== written) {
+    if (prefix < 96) return null;
+    return { address, prefix: prefix - 96, family: 'ipv4' };
   }
   return { address, prefix, family: family === 4 ? 'ipv4' : 'ipv6' };
 }
