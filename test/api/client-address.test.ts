@@ -129,7 +129,7 @@ describe('trusted_proxies config', () => {
   });
 });
 
-describeEachBackend('X-Forwarded-For and per-address rate limits', (backend) => {
+await describeEachBackend('X-Forwarded-For and per-address rate limits', (backend) => {
   const servers: TestServer[] = [];
   const start = async (config: Record<string, unknown>) => {
     const s = await startServer({ backend, config: { ...LOGIN_LIMIT, ...config } });

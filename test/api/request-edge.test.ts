@@ -54,7 +54,7 @@ function rawExchange(url: string, bytes: string): Promise<{ status: number; head
   });
 }
 
-describeEachBackend('request edge', (backend) => {
+await describeEachBackend('request edge', (backend) => {
   let s: TestServer;
   let user: TestUser;
   before(async () => {
