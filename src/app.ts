@@ -1,6 +1,7 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { ClientAddresses } from './api/client-address.js';
 import { allRoutes } from './api/routes.js';
 import { buildServer } from './api/server.js';
 import type { Config } from './config/config.js';
@@ -10,6 +11,7 @@ import { createServices, type Services } from './service/index.js';
 import { createArgon2Hasher, type Hasher } from './service/passwords.js';
 import { openDatabase } from './storage/open.js';
 import { createStorage, type Storage } from './storage/storage.js';
+import { AddressSet } from './util/address-set.js';
 import { type Clock, systemClock } from './util/clock.js';
 import { cryptoRandom, type Random } from './util/random.js';
 
@@ -52,13 +54,19 @@ export async function createApp(deps: AppDeps): Promise<App> {
     log,
     ...(deps.fetch && { fetch: deps.fetch }),
   });
-  const server = buildServer({
+  // Every bind address of every listener, each knowing its own listener's `x_forwarded`.
+  const [first, ...rest] = config.listeners.flatMap((l) =>
+    l.bindAddresses.map((host) => ({ host, port: l.port, trust: { xForwarded: l.xForwarded } })),
+  );
+  const http = buildServer({
     services,
     routes: allRoutes,
     log,
     bodyLimit: config.maxRequestBodySize,
-    trustProxy: config.listeners.some((l) => l.xForwarded),
+    clientAddresses: new ClientAddresses(new AddressSet(config.trustedProxies)),
+    firstListener: first?.trust ?? { xForwarded: false },
   });
+  const server = http.fastify;
 
   let closed = false;
   const extraServers: Server[] = [];
@@ -71,13 +79,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
     log,
     async listen() {
       const urls: string[] = [];
-      const [first, ...rest] = config.listeners.flatMap((l) => l.bindAddresses.map((host) => ({ host, port: l.port })));
       if (first === undefined) return urls;
       urls.push(await server.listen({ host: first.host, port: first.port }));
       // Fastify listens on one address per instance; further addresses get a plain node:http
       // server that hands requests to the same routing.
       for (const extra of rest) {
-        const s = createServer((req, res) => server.routing(req, res));
+        const s = http.createListenerServer(extra.trust);
         await new Promise<void>((resolve, reject) => {
           s.once('error', reject);
           s.listen(extra.port, extra.host, () => resolve());

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -11,29 +12,42 @@ import { MatrixError, UiaChallenge } from '../errors.js';
 import { MAX_DEVICE_ID_LENGTH } from '../limits.js';
 import { redactUrl } from '../observability/logger.js';
 import type { Services } from '../service/index.js';
+import type { ClientAddresses, ListenerTrust } from './client-address.js';
+import { checkParameters, parseJsonBody } from './json-body.js';
+import { CORS_HEADERS, clientErrorHandler, createListenerServer, listenerRequestHandler } from './listener.js';
 import { extractToken, requireRequester } from './requester.js';
 import type { Route, RouteReply } from './route.js';
 
-/** CORS on every response (spec: "Web Browser Clients"; conformance E4). */
-const CORS_HEADERS = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'GET, HEAD, POST, PUT, DELETE, OPTIONS',
-  'access-control-allow-headers': 'X-Requested-With, Content-Type, Authorization, Date',
-};
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+/**
+ * Longest path parameter. The router counts the decoded parameter in UTF-16 units; a device id
+ * of MAX_DEVICE_ID_LENGTH characters takes at most two units per character, so every id the
+ * server accepts can be addressed as `/devices/{deviceId}` (src/util/device-id.ts). Longer
+ * parameters are 400 M_INVALID_PARAM instead of Fastify's own 414 body.
+ */
+const MAX_PARAM_LENGTH = 3 * MAX_DEVICE_ID_LENGTH;
 
 export interface ServerOptions {
   services: Services;
   routes: Route[];
   log: Logger;
   bodyLimit: number;
-  /** Trust X-Forwarded-For for the client address (Synapse's `x_forwarded`). */
-  trustProxy: boolean;
+  /** Resolves each request's client address (per listener, `trusted_proxies`). */
+  clientAddresses: ClientAddresses;
+  /** The listener Fastify itself listens on (the first address of the first listener). */
+  firstListener: ListenerTrust;
 }
 
-/** One log line per request, after the reply, with any `access_token` in the URL hidden. */
+export interface HttpServer {
+  fastify: FastifyInstance;
+  /** A node:http server for one more listener, handing its requests to Fastify's routing. */
+  createListenerServer(listener: ListenerTrust): Server;
+}
+
+/** One log line per request, after the reply, with credentials in the URL hidden. */
 class OneLinePerRequest extends LogController {
+  constructor(private readonly clientAddresses: ClientAddresses) {
+    super();
+  }
   override incomingRequest(): void {}
   override routeNotFound(): void {}
   override requestCompleted(_error: unknown, req: FastifyRequest, rep: FastifyReply): void {
@@ -45,7 +59,7 @@ class OneLinePerRequest extends LogController {
         url: redactUrl(req.url),
         status: rep.statusCode,
         ms: Math.round(rep.elapsedTime * 100) / 100,
-        ip: req.ip,
+        ip: this.clientAddresses.of(req.raw),
       },
       'request',
     );
@@ -59,19 +73,32 @@ function patternRegex(path: string): RegExp {
 }
 
 /** Build the Fastify instance: parsing, validation, errors, CORS, request logs and routes. */
-export function buildServer(opts: ServerOptions): FastifyInstance {
-  const { services, log } = opts;
+export function buildServer(opts: ServerOptions): HttpServer {
+  const { services, log, clientAddresses } = opts;
+  let closing = false;
+  const isClosing = () => closing;
+  const onClientError = clientErrorHandler(log);
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    logController: new OneLinePerRequest(),
+    logController: new OneLinePerRequest(clientAddresses),
     bodyLimit: opts.bodyLimit,
-    // Every accepted device id must fit `/devices/{deviceId}`; the router counts the decoded
-    // parameter in UTF-16 units, at most two per character (src/util/device-id.ts).
-    routerOptions: { maxParamLength: 3 * MAX_DEVICE_ID_LENGTH },
-    trustProxy: opts.trustProxy,
+    // The client address is computed per listener (client-address.ts), never by Fastify's
+    // instance-wide `trustProxy`. Fastify's own server gets the same front handler as the others.
+    serverFactory: (handler) => createListenerServer(listenerRequestHandler(handler, opts.firstListener, isClosing)),
+    clientErrorHandler: onClientError,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Instead of Fastify's own bodies for a path it cannot decode or a parameter over maxParamLength.
+    frameworkErrors: (error, _req, rep) => {
+      const err =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new MatrixError('M_INVALID_PARAM', 'Path parameter too long')
+          : new MatrixError('M_INVALID_PARAM', 'Path is not valid percent-encoded UTF-8');
+      return finish(rep).code(err.status).send(err.toJSON());
+    },
     // No type coercion: `{"type": 5}` must fail, not become "5" (shared/docs/deps.md §2).
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-    return503OnClosing: true,
+    // The front handler answers 503 itself once closing, with a Matrix body (listener.ts).
+    return503OnClosing: false,
     // No per-request child logger: with redaction configured, pino's child() costs ~5 µs, a
     // tenth of a whoami (bench/). Request lines carry `reqId` explicitly instead.
     childLoggerFactory: (logger) => logger,
@@ -79,35 +106,27 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
 
   // Headers every reply gets; set where replies are made (handlers, not-found, errors) rather
   // than in per-request hooks, which cost measurable time on the token-check hot path.
-  let closing = false;
-  const finish = (rep: FastifyReply): FastifyReply => {
+  function finish(rep: FastifyReply): FastifyReply {
     rep.headers(CORS_HEADERS);
     // A request still in flight at shutdown ends its connection with its reply; otherwise the
-    // client's keep-alive socket would hold `close()` open for Fastify's 72 s keep-alive timeout.
+    // client's keep-alive socket would hold `close()` open until its keep-alive timeout.
     if (closing) rep.header('connection', 'close');
     return rep;
-  };
+  }
   app.addHook('preClose', async () => {
     closing = true;
   });
 
-  // Matrix bodies are JSON whatever the Content-Type says (Synapse does not check it either).
-  // Invalid UTF-8 or JSON → M_NOT_JSON; an empty body is `undefined` and decided per route.
+  // Matrix bodies are JSON whatever the Content-Type says (listener.ts sets it for every
+  // request). Invalid UTF-8 or JSON → M_NOT_JSON; too deep, NUL or unpaired surrogates →
+  // M_BAD_JSON (json-body.ts); an empty body is `undefined` and decided per route.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
-    if (body.length === 0) return done(null, undefined);
-    let text: string;
     let parsed: unknown;
     try {
-      text = utf8.decode(body);
-      parsed = JSON.parse(text);
-    } catch {
-      return done(new MatrixError('M_NOT_JSON', 'Content not JSON.'), undefined);
-    }
-    // NUL cannot be stored in PostgreSQL text; refuse it at the edge so both databases behave
-    // alike. Only the escape `\u0000` can produce one (a raw NUL byte is not valid JSON).
-    if (text.includes('\\u0000') && containsNul(parsed)) {
-      return done(new MatrixError('M_BAD_JSON', 'Strings may not contain NUL characters'), undefined);
+      parsed = parseJsonBody(body);
+    } catch (err) {
+      return done(err as Error, undefined);
     }
     done(null, parsed);
   });
@@ -119,7 +138,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   for (const route of opts.routes) {
     for (const path of route.paths) {
       patterns.push({ regex: patternRegex(path), method: route.method });
-      // NUL cannot reach the database from path parameters or a validated query either.
+      // Nor can NUL or unpaired surrogates come in through path parameters or a validated query.
       const checkParams = path.includes(':');
       const checkQuery = route.querystring !== null;
       app.route({
@@ -138,9 +157,8 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
           },
         }),
         handler: async (req, rep) => {
-          if ((checkParams && containsNul(req.params)) || (checkQuery && containsNul(req.query))) {
-            throw new MatrixError('M_INVALID_PARAM', 'Parameters may not contain NUL characters');
-          }
+          if (checkParams) checkParameters(req.params);
+          if (checkQuery) checkParameters(req.query);
           let requester = null;
           if (route.auth !== 'none') {
             const token = extractToken(req.headers.authorization, req.query);
@@ -155,7 +173,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
             query: req.query ?? {},
             params: req.params ?? {},
             requester,
-            remoteIp: req.ip,
+            remoteIp: clientAddresses.of(req.raw),
             services,
             headers: req.headers,
           });
@@ -196,16 +214,16 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     return rep.code(500).send({ errcode: 'M_UNKNOWN', error: 'Internal server error' });
   });
 
-  return app;
-}
-
-function containsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (typeof value !== 'object' || value === null) return false;
-  for (const [k, v] of Object.entries(value)) {
-    if (k.includes('\u0000') || containsNul(v)) return true;
-  }
-  return false;
+  return {
+    fastify: app,
+    createListenerServer(listener) {
+      const server = createListenerServer(
+        listenerRequestHandler((req, res) => app.routing(req, res), listener, isClosing),
+      );
+      server.on('clientError', onClientError);
+      return server;
+    },
+  };
 }
 
 /** Map framework and validation errors to Matrix errors; null for unexpected ones (→ 500). */

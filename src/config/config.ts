@@ -32,6 +32,8 @@ export interface Config {
   serverName: string;
   publicBaseurl: string;
   listeners: { port: number; bindAddresses: string[]; xForwarded: boolean }[];
+  /** IPs and CIDR ranges whose X-Forwarded-For is believed on `x_forwarded` listeners. */
+  trustedProxies: string[];
   database: DatabaseConfig;
   enableRegistration: boolean;
   enableRegistrationCaptcha: boolean;

@@ -19,8 +19,13 @@ listeners:
   - port: 8008
     type: http
     bind_addresses: ["127.0.0.1"]
-    # Trust X-Forwarded-For from a reverse proxy in front of Tessera.
+    # Take the client address from X-Forwarded-For, as set by a reverse proxy listed in
+    # trusted_proxies below (the header is ignored when anyone else sends it).
     x_forwarded: false
+
+# Tessera: the reverse proxies (IPs or CIDR ranges) whose X-Forwarded-For is believed on a
+# listener with x_forwarded: true. The client is the rightmost address that is not one of them.
+trusted_proxies: ["127.0.0.1/8", "::1/128"]
 
 # SQLite (embedded, zero set-up) or PostgreSQL (name: psycopg2, for several processes).
 database:

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Value } from 'typebox/value';
 import { parseDocument } from 'yaml';
+import { AddressSet, InvalidAddressEntry } from '../util/address-set.js';
 import type { Config, RateLimitConfig } from './config.js';
 import { describeSchemaError, unknownKeys } from './diagnostics.js';
 import { ConfigFileSchema } from './schema.js';
@@ -48,6 +49,9 @@ function durationAt(key: string, value: number | string): number {
     throw new ConfigError(`invalid config value at ${key}: ${(err as Error).message}`);
   }
 }
+
+/** A proxy on the same machine: the usual set-up, and what `x_forwarded` needs out of the box. */
+const DEFAULT_TRUSTED_PROXIES = ['127.0.0.1/8', '::1/128'];
 
 export function loadConfigFile(path: string): LoadedConfig {
   let text: string;
@@ -106,6 +110,13 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
       bindAddresses: l.bind_addresses ?? ['127.0.0.1'],
       xForwarded: l.x_forwarded ?? false,
     }));
+  const trustedProxies = file.trusted_proxies ?? DEFAULT_TRUSTED_PROXIES;
+  try {
+    new AddressSet(trustedProxies);
+  } catch (err) {
+    if (!(err instanceof InvalidAddressEntry)) throw err;
+    throw new ConfigError(`invalid config value at trusted_proxies[${err.index}]: ${err.message}`);
+  }
   const firstListener = listeners[0];
   if (firstListener === undefined) {
     throw new ConfigError('invalid config value at listeners: no listener of type http');
@@ -157,6 +168,7 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
     serverName: file.server_name,
     publicBaseurl: file.public_baseurl ?? `http://${host}:${firstListener.port}/`,
     listeners,
+    trustedProxies: [...trustedProxies],
     database,
     enableRegistration: file.enable_registration ?? false,
     enableRegistrationCaptcha: captcha,

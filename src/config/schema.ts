@@ -51,6 +51,11 @@ export const ConfigFileSchema = Type.Object({
   server_name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9.\\-\\[\\]:]+$' }),
   public_baseurl: Type.Optional(Type.String({ pattern: '^https?://' })),
   listeners: Type.Optional(Type.Array(Listener, { minItems: 1 })),
+  /**
+   * Tessera: the reverse proxies (IPs or CIDR ranges) whose X-Forwarded-For an `x_forwarded`
+   * listener believes. Synapse has no such list: it believes the header from any peer.
+   */
+  trusted_proxies: Type.Optional(Type.Array(Type.String())),
   database: Type.Optional(
     Type.Object({
       name: Type.Union([Type.Literal('sqlite3'), Type.Literal('psycopg2'), Type.Literal('postgres')]),

@@ -16,6 +16,12 @@ const SECRET_KEYS = [
   'access_token',
   'refresh_token',
   'token',
+  'login_token',
+  // A UIA session id stands for the stages already completed in it (spec: "User-interactive
+  // authentication API"): whoever holds a finished registration session can use it.
+  'session',
+  'client_secret',
+  'sid',
   'registration_shared_secret',
   'recaptcha_private_key',
 ];
@@ -42,8 +48,22 @@ export function createLogger(opts: LoggerOptions): Logger {
   return opts.destination === undefined ? pino(base) : pino(base, opts.destination);
 }
 
-/** Query parameters whose values are credentials (spec: `access_token` query parameter). */
-const SECRET_QUERY_KEYS = new Set(['access_token', 'refresh_token', 'token', 'password']);
+/**
+ * Query parameters whose values are credentials: the spec's `access_token` query parameter,
+ * the UIA `session` of the fallback page (spec: "Fallback"), 3PID validation's `client_secret`
+ * and `sid`, SSO's `loginToken`, and anything named like a token or password.
+ */
+const SECRET_QUERY_KEYS = new Set([
+  'access_token',
+  'refresh_token',
+  'token',
+  'login_token',
+  'logintoken',
+  'password',
+  'session',
+  'client_secret',
+  'sid',
+]);
 
 /**
  * The URL with the values of credential query parameters hidden. Keys are compared after

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
@@ -59,7 +59,7 @@ interface Unmigrated {
 }
 
 function openSqlite(path: string): Unmigrated {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') createPrivately(path);
   const sqlite = new SQLite(path);
   // WAL lets several processes share the file: readers never block the one writer.
   sqlite.pragma('journal_mode = WAL');
@@ -68,6 +68,21 @@ function openSqlite(path: string): Unmigrated {
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   return { db, dialect: 'sqlite', migrate: () => migrateSqlite(db, sqlite) };
+}
+
+/**
+ * The database holds password hashes and token hashes: only Tessera's user may read it. A new
+ * file is created 0600 (its directory 0700) before SQLite opens it; SQLite gives the `-wal` and
+ * `-shm` files the permissions of the database file (`findCreateFileMode` in SQLite's os_unix.c).
+ * An existing file keeps the permissions its operator gave it.
+ */
+function createPrivately(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
 }
 
 async function openPostgres(cfg: Extract<DatabaseConfig, { kind: 'postgres' }>): Promise<Unmigrated> {

@@ -18,6 +18,7 @@ import { v1Password } from '../helpers/users.js';
 const PASSWORD = 'Correct-Horse-Battery-Staple-7';
 const OTHER_PASSWORD = 'Another-Secret-Passphrase-9';
 const WRONG_TOKEN = 'syt_not_a_real_token_but_secret_anyway';
+const SESSION = 'uia-session-id-that-must-stay-secret';
 
 interface RequestLine {
   msg: string;
@@ -114,6 +115,9 @@ describe('log redaction', () => {
       {},
       'M_UNRECOGNIZED',
     );
+    // The captcha fallback page carries the UIA session in its URL (spec: "Fallback").
+    const fallback = '/_matrix/client/v3/auth/m.login.recaptcha/fallback/web';
+    await check('GET', `${fallback}?session=${SESSION}`, 404, `${fallback}?session=[redacted]`, {}, 'M_UNKNOWN');
     const v1 = '/_matrix/client/api/v1/register';
     const body = (o: unknown) => ({ body: JSON.stringify(o) });
     const refusedV1 = (init: { body: string }, errcode: string) => check('POST', v1, 400, v1, init, errcode);
@@ -132,7 +136,7 @@ describe('log redaction', () => {
 
     // The log is written synchronously with the reply; give the stream one turn to deliver.
     await new Promise((r) => setImmediate(r));
-    for (const secret of [PASSWORD, OTHER_PASSWORD, token, WRONG_TOKEN]) {
+    for (const secret of [PASSWORD, OTHER_PASSWORD, token, WRONG_TOKEN, SESSION]) {
       assert.ok(!output.includes(secret), `secret ${secret.slice(0, 6)}… appears in the log:\n${output}`);
     }
     const requests = lines().filter((l): l is RequestLine & Record<string, any> => l.msg === 'request');
@@ -160,6 +164,15 @@ describe('log redaction', () => {
     assert.equal(redactUrl('/p?note=access_token=abc'), '/p?note=access_token=abc');
   });
 
+  it('redacts UIA session ids and other credential parameters in URLs', () => {
+    const fallback = '/_matrix/client/v3/auth/m.login.recaptcha/fallback/web';
+    assert.equal(redactUrl(`${fallback}?session=AbCdEf123`), `${fallback}?session=[redacted]`);
+    assert.equal(redactUrl(`${fallback}?Session=x&lang=en`), `${fallback}?Session=[redacted]&lang=en`);
+    assert.equal(redactUrl('/p?client_secret=c&sid=s'), '/p?client_secret=[redacted]&sid=[redacted]');
+    assert.equal(redactUrl('/p?loginToken=t&login_token=u'), '/p?loginToken=[redacted]&login_token=[redacted]');
+    assert.equal(redactUrl('/p?sess%69on=x'), '/p?sess%69on=[redacted]');
+  });
+
   it('redacts secret fields in anything logged as an object', async () => {
     let captured = '';
     const stream = new PassThrough();
@@ -173,11 +186,25 @@ describe('log redaction', () => {
         body: { new_password: 'p-two', access_token: 't-one', refresh_token: 't-two', auth: { password: 'p-three' } },
         headers: { authorization: 'Bearer t-three' },
         config: { registration_shared_secret: 's-one', recaptcha_private_key: 's-two' },
+        uia: { auth: { session: 'u-one' }, session: 'u-two', client_secret: 'u-three', sid: 'u-four' },
       },
       'object',
     );
     await new Promise((r) => setImmediate(r));
-    for (const secret of ['p-one', 'p-two', 'p-three', 't-one', 't-two', 't-three', 's-one', 's-two']) {
+    for (const secret of [
+      'p-one',
+      'p-two',
+      'p-three',
+      't-one',
+      't-two',
+      't-three',
+      's-one',
+      's-two',
+      'u-one',
+      'u-two',
+      'u-three',
+      'u-four',
+    ]) {
       assert.ok(!captured.includes(secret), `${secret} leaked: ${captured}`);
     }
     assert.equal(JSON.parse(captured).msg, 'object');
