@@ -37,8 +37,8 @@ export function longString(rng: Rng, length?: number): Labelled<string> {
   const n =
     length ??
     rng.weighted([
-      [5, LONG_LENGTHS[0]],
-      [3, LONG_LENGTHS[1]],
+      [8, LONG_LENGTHS[0]],
+      [4, LONG_LENGTHS[1]],
       [1, LONG_LENGTHS[2]],
     ] as const);
   const kind = rng.pick(['letters', 'printable', 'nul-inside', 'lone-surrogate-end', 'multibyte'] as const);
@@ -125,7 +125,13 @@ const DEEP_INNERS = [
 
 /** Nesting far beyond anything legitimate: arrays, objects, or both in turn. */
 export function deepValue(rng: Rng, depth?: number): Labelled<RawJson> {
-  const d = depth ?? rng.pick([5000, 20_000, 50_000]);
+  const d =
+    depth ??
+    rng.weighted([
+      [4, 5000],
+      [2, 20_000],
+      [1, 50_000],
+    ] as const);
   const [innerLabel, inner] = rng.pick(DEEP_INNERS);
   const shape = rng.pick(['array', 'object', 'mixed'] as const);
   let text: string;
