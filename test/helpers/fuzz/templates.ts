@@ -1,0 +1,197 @@
+import type { Rng } from './random.js';
+import type { FuzzValue } from './values.js';
+
+/**
+ * Valid-looking requests for every endpoint, which the fuzz test then mutates: a body and the
+ * query parameters each endpoint reads. They use a real account, device ids, UIA sessions and
+ * refresh tokens seen in earlier replies, so mutated requests get past the first checks.
+ */
+
+/** An account the request acts as (the token owner for authenticated endpoints). */
+export interface Identity {
+  userId: string;
+  password: string;
+  deviceId: string;
+  token: string;
+}
+
+/** Values seen in earlier replies of one server, reused in later requests. */
+export interface Pools {
+  sessions: string[];
+  refreshTokens: string[];
+  deviceIds: string[];
+}
+
+export interface TemplateContext {
+  rng: Rng;
+  me: Identity;
+  pools: Pools;
+}
+
+type JsonObject = { [key: string]: FuzzValue };
+type Template = (t: TemplateContext) => JsonObject;
+
+/** A username nobody has yet. */
+function freshName(t: TemplateContext): string {
+  return t.rng.id('fz');
+}
+
+/** A session from an earlier reply, or none (a new UIA flow starts). */
+function maybeSession(t: TemplateContext): JsonObject {
+  if (t.pools.sessions.length === 0 || t.rng.chance(0.4)) return {};
+  return { session: t.rng.pick(t.pools.sessions) };
+}
+
+function someDeviceId(t: TemplateContext): string {
+  if (t.pools.deviceIds.length > 0 && t.rng.chance(0.3)) return t.rng.pick(t.pools.deviceIds);
+  return t.me.deviceId;
+}
+
+/** The `auth` of a re-authentication: mostly the token owner, right password or not; sometimes absent. */
+function reauth(t: TemplateContext): JsonObject {
+  if (t.rng.chance(0.25)) return {};
+  const user = t.rng.weighted([
+    [6, t.me.userId],
+    [1, t.me.userId.slice(1).split(':')[0]!],
+    [1, '@someone-else:localhost'],
+  ]);
+  const password = t.rng.chance(0.6) ? t.me.password : 'wrong password';
+  const auth = t.rng.chance(0.8)
+    ? { type: 'm.login.password', identifier: { type: 'm.id.user', user }, password, ...maybeSession(t) }
+    : t.rng.pick<JsonObject>([
+        { type: 'm.login.password', user, password, ...maybeSession(t) },
+        { type: 'm.login.dummy', ...maybeSession(t) },
+        { ...maybeSession(t) },
+      ]);
+  return { auth };
+}
+
+function loginBody(t: TemplateContext): JsonObject {
+  const user = t.rng.chance(0.7) ? t.me.userId : freshName(t);
+  const password = t.rng.chance(0.7) ? t.me.password : 'wrong password';
+  const identifier = t.rng.pick<JsonObject>([
+    { type: 'm.id.user', user },
+    { type: 'm.id.thirdparty', medium: 'email', address: 'a@example.org' },
+    { type: 'm.id.phone', country: 'GB', phone: '123' },
+  ]);
+  const extra: JsonObject = {};
+  if (t.rng.chance(0.3)) extra.device_id = t.rng.chance(0.5) ? someDeviceId(t) : t.rng.id('DEV');
+  if (t.rng.chance(0.3)) extra.initial_device_display_name = 'Fuzz phone';
+  if (t.rng.chance(0.4)) extra.refresh_token = true;
+  return t.rng.chance(0.8)
+    ? { type: 'm.login.password', identifier, password, ...extra }
+    : { type: t.rng.pick(['m.login.password', 'm.login.token', 'm.login.dummy']), user, password, ...extra };
+}
+
+function v3RegisterBody(t: TemplateContext): JsonObject {
+  const body: JsonObject = { username: freshName(t), password: 'fuzz password' };
+  if (t.rng.chance(0.4)) body.device_id = t.rng.id('DEV');
+  if (t.rng.chance(0.4)) body.initial_device_display_name = 'Fuzz laptop';
+  if (t.rng.chance(0.2)) body.inhibit_login = t.rng.chance(0.5);
+  if (t.rng.chance(0.3)) body.refresh_token = true;
+  if (t.rng.chance(0.7)) {
+    body.auth = t.rng.pick<JsonObject>([
+      { type: 'm.login.dummy', ...maybeSession(t) },
+      { type: 'm.login.recaptcha', response: t.rng.pick(['good', 'bad']), ...maybeSession(t) },
+      { ...maybeSession(t) },
+    ]);
+  }
+  return body;
+}
+
+function v1RegisterBody(t: TemplateContext): JsonObject {
+  return t.rng.pick<JsonObject>([
+    { type: 'm.login.password', user: freshName(t), password: 'fuzz password', ...maybeSession(t) },
+    { type: 'm.login.password', password: 'fuzz password' },
+    { type: 'm.login.recaptcha', response: t.rng.pick(['good', 'bad']), ...maybeSession(t) },
+    { type: 'm.login.recaptcha' },
+    { type: 'm.login.dummy' },
+  ]);
+}
+
+/** Body templates by route key (see routeKey). Routes without a body have none. */
+const BODIES: Record<string, Template> = {
+  'POST /v1-register': v1RegisterBody,
+  'POST /register': v3RegisterBody,
+  'POST /login': loginBody,
+  'POST /logout': () => ({}),
+  'POST /logout/all': () => ({}),
+  'POST /refresh': (t) => ({
+    refresh_token:
+      t.pools.refreshTokens.length > 0 && t.rng.chance(0.7) ? t.rng.pick(t.pools.refreshTokens) : 'tsr_unknown',
+  }),
+  'POST /account/password': (t) => ({
+    new_password: 'new fuzz password',
+    ...(t.rng.chance(0.5) && { logout_devices: t.rng.chance(0.5) }),
+    ...reauth(t),
+  }),
+  'POST /account/deactivate': (t) => ({ ...(t.rng.chance(0.3) && { erase: false }), ...reauth(t) }),
+  'PUT /devices/:deviceId': (t) => ({ display_name: t.rng.pick<FuzzValue>(['Fuzz tablet', null]) }),
+  'DELETE /devices/:deviceId': (t) => reauth(t),
+  'POST /delete_devices': (t) => ({ devices: [someDeviceId(t), 'NOPE'], ...reauth(t) }),
+  'POST /auth/:stage/fallback/web': (t) => ({
+    session: t.pools.sessions.length > 0 ? t.rng.pick(t.pools.sessions) : 'no-such-session',
+    response: t.rng.pick(['good', 'bad']),
+  }),
+};
+
+/** Query templates by route key: name → value (already percent-encoded). */
+const QUERIES: Record<string, (t: TemplateContext) => Record<string, string>> = {
+  'POST /register': (t) => (t.rng.chance(0.5) ? {} : { kind: t.rng.pick(['user', 'guest']) }),
+  'GET /register/available': (t) => ({ username: t.rng.chance(0.7) ? freshName(t) : t.me.userId }),
+  'GET /auth/:stage/fallback/web': (t) => ({
+    session: t.pools.sessions.length > 0 ? encodeURIComponent(t.rng.pick(t.pools.sessions)) : 'no-such-session',
+  }),
+};
+
+/** Every key a template uses, for mutations that add a field another endpoint would read. */
+export const KNOWN_FIELDS = [
+  'type',
+  'user',
+  'password',
+  'identifier',
+  'session',
+  'device_id',
+  'initial_device_display_name',
+  'refresh_token',
+  'username',
+  'auth',
+  'inhibit_login',
+  'new_password',
+  'logout_devices',
+  'erase',
+  'id_server',
+  'display_name',
+  'devices',
+  'response',
+  'medium',
+  'address',
+] as const;
+
+/** `POST /_matrix/client/r0/register` → `POST /register`; the 2014 API's register is `/v1-register`. */
+export function routeKey(method: string, path: string): string {
+  if (path.startsWith('/_matrix/client/api/v1/register')) return `${method} /v1-register`;
+  return `${method} ${path.replace(/^\/_matrix\/client(\/(v3|r0|v1|api\/v1))?/, '')}`;
+}
+
+export function bodyTemplate(key: string, t: TemplateContext): JsonObject | null {
+  const make = BODIES[key];
+  return make ? make(t) : null;
+}
+
+export function queryTemplate(key: string, t: TemplateContext): Record<string, string> {
+  const make = QUERIES[key];
+  return make ? make(t) : {};
+}
+
+/** Endpoints that end the token's session or account, or delete devices: each gets a fresh account. */
+export function isDestructive(key: string): boolean {
+  return /^(POST \/logout|POST \/logout\/all|POST \/account\/(password|deactivate)|DELETE \/devices\/|POST \/delete_devices)/.test(
+    key,
+  );
+}
+
+/** Endpoints that read an access token: `auth` other than 'none', and logout (which reads it itself). */
+export function takesToken(key: string, auth: string): boolean {
+  return auth !== 'none' || key.startsWith('POST /logout');
+}
