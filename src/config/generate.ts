@@ -21,6 +21,10 @@ listeners:
     bind_addresses: ["127.0.0.1"]
     # Trust X-Forwarded-For from a reverse proxy in front of Tessera.
     x_forwarded: false
+    # Synapse's form; register_new_matrix_user -c looks for the "client" resource.
+    resources:
+      - names: [client]
+        compress: false
 
 # SQLite (embedded, zero set-up) or PostgreSQL (name: psycopg2, for several processes).
 database:
@@ -47,7 +51,8 @@ enable_registration_captcha: false
 # recaptcha_private_key: "..."
 # recaptcha_siteverify_api: "https://www.recaptcha.net/recaptcha/api/siteverify"
 
-# Shared secret for the admin registration API and \`tessera register-user\`.
+# Shared secret for creating accounts while registration is closed: \`tessera register-user\`
+# and Synapse's register_new_matrix_user (POST /_synapse/admin/v1/register). Keep it secret.
 registration_shared_secret: "${secret}"
 
 # Guest accounts (POST /register?kind=guest).

@@ -14,6 +14,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { ReauthService } from './reauth.js';
 import { RegistrationService } from './registration.js';
 import { SessionService } from './sessions.js';
+import { SharedSecretRegistration } from './shared-secret-registration.js';
 import { TokenService } from './tokens.js';
 import { UserService } from './users.js';
 
@@ -39,6 +40,7 @@ export interface Services {
   passwordAuth: PasswordAuth;
   uia: UiaEngine;
   registration: RegistrationService;
+  sharedSecret: SharedSecretRegistration;
   devices: DeviceService;
   account: AccountService;
   rateLimiter: RateLimiter;
@@ -61,6 +63,7 @@ export function createServices(deps: ServiceDeps): Services {
           ...(deps.fetch && { fetch: deps.fetch }),
         });
   const registration = new RegistrationService({ config, storage, uia, users, sessions, captcha, rateLimiter });
+  const sharedSecret = new SharedSecretRegistration({ config, storage, clock, random, hasher, users });
   const reauth = new ReauthService({ storage, uia, passwordAuth });
   const devices = new DeviceService({ storage, tokens, reauth });
   const account = new AccountService({ storage, users, tokens, reauth });
@@ -75,6 +78,7 @@ export function createServices(deps: ServiceDeps): Services {
     passwordAuth,
     uia,
     registration,
+    sharedSecret,
     devices,
     account,
     rateLimiter,
