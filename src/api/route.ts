@@ -21,6 +21,11 @@ export function clientPaths(path: string, ...versions: ClientVersion[]): string[
   return versions.map((v) => CLIENT_PREFIX[v] + path);
 }
 
+/** `adminPath('/v1/register')` → `/_synapse/admin/v1/register`: Synapse's admin API, which operators' tools speak. */
+export function adminPath(path: string): string {
+  return `/_synapse/admin${path}`;
+}
+
 export interface RouteContext<B, Q, P, A extends AuthMode> {
   body: B;
   query: Q;

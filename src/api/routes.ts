@@ -1,3 +1,4 @@
+import { adminRegisterRoutes } from './admin/register.js';
 import { accountRoutes } from './client/account.js';
 import { authFallbackRoutes } from './client/auth-fallback.js';
 import { deviceRoutes } from './client/devices.js';
@@ -20,4 +21,5 @@ export const allRoutes: Route[] = [
   ...loginRoutes,
   ...logoutRoutes,
   ...refreshRoutes,
+  ...adminRegisterRoutes,
 ];

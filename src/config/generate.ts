@@ -22,6 +22,10 @@ listeners:
     # Take the client address from X-Forwarded-For, as set by a reverse proxy listed in
     # trusted_proxies below (the header is ignored when anyone else sends it).
     x_forwarded: false
+    # Synapse's form; register_new_matrix_user -c looks for the "client" resource.
+    resources:
+      - names: [client]
+        compress: false
 
 # Tessera: the reverse proxies (IPs or CIDR ranges) whose X-Forwarded-For is believed on a
 # listener with x_forwarded: true. The client is the rightmost address that is not one of them.
@@ -52,7 +56,8 @@ enable_registration_captcha: false
 # recaptcha_private_key: "..."
 # recaptcha_siteverify_api: "https://www.recaptcha.net/recaptcha/api/siteverify"
 
-# Shared secret for the admin registration API and \`tessera register-user\`.
+# Shared secret for creating accounts while registration is closed: \`tessera register-user\`
+# and Synapse's register_new_matrix_user (POST /_synapse/admin/v1/register). Keep it secret.
 registration_shared_secret: "${secret}"
 
 # Guest accounts (POST /register?kind=guest).

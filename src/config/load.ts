@@ -53,6 +53,31 @@ function durationAt(key: string, value: number | string): number {
 /** A proxy on the same machine: the usual set-up, and what `x_forwarded` needs out of the box. */
 const DEFAULT_TRUSTED_PROXIES = ['127.0.0.1/8', '::1/128'];
 
+/**
+ * `registration_shared_secret`, or the contents of `registration_shared_secret_path` (trimmed,
+ * relative to the config file); both at once is an error, as in Synapse.
+ */
+function sharedSecret(
+  file: { registration_shared_secret?: string; registration_shared_secret_path?: string },
+  baseDir: string,
+): string | null {
+  const path = file.registration_shared_secret_path;
+  if (path === undefined) return file.registration_shared_secret ?? null;
+  if (file.registration_shared_secret !== undefined) {
+    throw new ConfigError(
+      'invalid config value at registration_shared_secret_path: conflicts with registration_shared_secret; set only one',
+    );
+  }
+  let secret: string;
+  try {
+    secret = readFileSync(resolve(baseDir, path), 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(`invalid config value at registration_shared_secret_path: ${(err as Error).message}`);
+  }
+  if (secret === '') throw new ConfigError(`invalid config value at registration_shared_secret_path: ${path} is empty`);
+  return secret;
+}
+
 export function loadConfigFile(path: string): LoadedConfig {
   let text: string;
   try {
@@ -175,7 +200,7 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
     recaptchaPublicKey: file.recaptcha_public_key ?? null,
     recaptchaPrivateKey: file.recaptcha_private_key ?? null,
     recaptchaSiteverifyApi: file.recaptcha_siteverify_api ?? 'https://www.recaptcha.net/recaptcha/api/siteverify',
-    registrationSharedSecret: file.registration_shared_secret ?? null,
+    registrationSharedSecret: sharedSecret(file, baseDir),
     allowGuestAccess: file.allow_guest_access ?? false,
     rcRegistration: rate(file.rc_registration, { perSecond: 0.17, burstCount: 3 }),
     rcLogin: {

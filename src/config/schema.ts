@@ -69,6 +69,8 @@ export const ConfigFileSchema = Type.Object({
   recaptcha_private_key: Type.Optional(Type.String()),
   recaptcha_siteverify_api: Type.Optional(Type.String({ pattern: '^https?://' })),
   registration_shared_secret: Type.Optional(Type.String({ minLength: 1 })),
+  /** A file holding the shared secret instead (Synapse ≥ 1.67); not together with the key above. */
+  registration_shared_secret_path: Type.Optional(Type.String({ minLength: 1 })),
   allow_guest_access: Type.Optional(Type.Boolean()),
   rc_registration: Type.Optional(RateLimit),
   rc_login: Type.Optional(

@@ -4,7 +4,8 @@ import type { Clock } from '../util/clock.js';
 
 /**
  * Periodic clean-up of rows nobody can use any more: expired UIA sessions (already refused on
- * lookup, UiaSessionsRepo.find) and rate-limit buckets that have drained to empty. It only keeps
+ * lookup, UiaSessionsRepo.find), rate-limit buckets that have drained to empty, and spent
+ * shared-secret nonces past their expiry. It only keeps
  * tables from growing. Safe to run in every process at once: the DELETEs are idempotent.
  */
 export function startHousekeeping(deps: {
@@ -25,7 +26,10 @@ export function startHousekeeping(deps: {
       const now = deps.clock.now();
       const sessions = await deps.storage.uiaSessions.deleteExpired(now);
       const buckets = await deps.storage.rateLimits.deleteIdleSince(now - deps.rateLimitDrainMs);
-      if (sessions + buckets > 0) deps.log.debug({ sessions, buckets }, 'housekeeping deleted stale rows');
+      const nonces = await deps.storage.usedNonces.deleteExpired(now);
+      if (sessions + buckets + nonces > 0) {
+        deps.log.debug({ sessions, buckets, nonces }, 'housekeeping deleted stale rows');
+      }
     } catch (err) {
       deps.log.warn({ err }, 'housekeeping failed; will retry');
     }

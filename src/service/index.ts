@@ -14,6 +14,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { ReauthService } from './reauth.js';
 import { RegistrationService } from './registration.js';
 import { SessionService } from './sessions.js';
+import { SharedSecretRegistration } from './shared-secret-registration.js';
 import { TokenService } from './tokens.js';
 import { UserService } from './users.js';
 
@@ -39,6 +40,7 @@ export interface Services {
   passwordAuth: PasswordAuth;
   uia: UiaEngine;
   registration: RegistrationService;
+  sharedSecret: SharedSecretRegistration;
   devices: DeviceService;
   account: AccountService;
   rateLimiter: RateLimiter;
@@ -71,6 +73,7 @@ export function createServices(deps: ServiceDeps): Services {
     rateLimiter,
     clock,
   });
+  const sharedSecret = new SharedSecretRegistration({ config, storage, clock, random, hasher, users });
   const reauth = new ReauthService({ storage, uia, passwordAuth, rateLimiter });
   const devices = new DeviceService({ storage, tokens, reauth });
   const account = new AccountService({ storage, config, users, tokens, reauth });
@@ -85,6 +88,7 @@ export function createServices(deps: ServiceDeps): Services {
     passwordAuth,
     uia,
     registration,
+    sharedSecret,
     devices,
     account,
     rateLimiter,

@@ -15,6 +15,10 @@ export interface RegisterInput {
   password: { plain: string } | { hash: string } | null;
   isGuest: boolean;
   isAdmin: boolean;
+  /** Synapse's user type (`support`, `bot`); absent: an ordinary user. */
+  userType?: string | null;
+  /** A display name chosen by the operator who creates the account. */
+  displayName?: string | null;
   /** Log the new account in (a device and an access token) unless `inhibit_login`. */
   login: { deviceId: string | null; initialDisplayName: string | null; refreshToken: boolean } | null;
   /**
@@ -106,6 +110,8 @@ export class UserService {
             passwordHash,
             isGuest: input.isGuest,
             isAdmin: input.isAdmin,
+            userType: input.userType ?? null,
+            displayName: input.displayName ?? null,
             createdTs: clock.now(),
           });
           if (!created) return null;

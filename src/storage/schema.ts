@@ -17,6 +17,10 @@ export interface UsersTable {
   /** Set once, never cleared: a deactivated id is never reused and never logs in again. */
   deactivated: number;
   created_ts: number;
+  /** Synapse's user type (`support`, `bot`), or null for an ordinary user (0007). */
+  user_type: string | null;
+  /** The display name given when an operator created the account (0007). */
+  displayname: string | null;
 }
 
 export interface DevicesTable {
@@ -89,6 +93,14 @@ export interface RateLimitsTable {
   updated_ts: number;
 }
 
+/** Shared-secret registration nonces already used; the key decides a race (0007). */
+export interface UsedNoncesTable {
+  /** SHA-256 (hex) of the nonce. */
+  nonce_hash: string;
+  /** When the nonce would have expired anyway: the row can go then. */
+  expires_ts: number;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -97,4 +109,5 @@ export interface Database {
   uia_sessions: UiaSessionsTable;
   uia_stages: UiaStagesTable;
   rate_limits: RateLimitsTable;
+  used_nonces: UsedNoncesTable;
 }

@@ -5,6 +5,7 @@ import { DevicesRepo } from './repos/devices.js';
 import { RateLimitsRepo } from './repos/rate-limits.js';
 import { RefreshTokensRepo } from './repos/refresh-tokens.js';
 import { UiaSessionsRepo } from './repos/uia-sessions.js';
+import { UsedNoncesRepo } from './repos/used-nonces.js';
 import { UsersRepo } from './repos/users.js';
 import type { Database } from './schema.js';
 
@@ -20,6 +21,7 @@ export interface Storage {
   readonly refreshTokens: RefreshTokensRepo;
   readonly uiaSessions: UiaSessionsRepo;
   readonly rateLimits: RateLimitsRepo;
+  readonly usedNonces: UsedNoncesRepo;
   /** Run `fn` in one transaction; the Storage it receives runs every query inside it. */
   transaction<T>(fn: (tx: Storage) => Promise<T>): Promise<T>;
 }
@@ -33,6 +35,7 @@ export function createStorage(db: Kysely<Database>, dialect: Dialect): Storage {
     refreshTokens: new RefreshTokensRepo(db),
     uiaSessions: new UiaSessionsRepo(db),
     rateLimits: new RateLimitsRepo(db),
+    usedNonces: new UsedNoncesRepo(db),
     transaction: (fn) =>
       db.isTransaction
         ? fn(createStorage(db, dialect))

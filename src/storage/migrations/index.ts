@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-refresh-token-use.js';
 import * as m0006 from './0006-rate-limits.js';
+import * as m0007 from './0007-shared-secret-registration.js';
 
 /**
  * Every migration, in order, for both dialects (one set: portable types only). Kysely's
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0001-initial': m0001,
   '0002-refresh-token-use': m0002,
   '0006-rate-limits': m0006,
+  '0007-shared-secret-registration': m0007,
 };

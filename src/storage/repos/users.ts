@@ -11,6 +11,8 @@ export interface NewUser {
   passwordHash: string | null;
   isGuest: boolean;
   isAdmin: boolean;
+  userType?: string | null;
+  displayName?: string | null;
   createdTs: number;
 }
 
@@ -35,6 +37,8 @@ export class UsersRepo {
         is_admin: u.isAdmin ? 1 : 0,
         deactivated: 0,
         created_ts: u.createdTs,
+        user_type: u.userType ?? null,
+        displayname: u.displayName ?? null,
       })
       .onConflict((oc) => oc.doNothing())
       .returning('user_id')

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { availableBackends, POSTGRES_URL } from '../helpers/backends.js';
+import {
+  type CliProcess,
+  call,
+  type SharedDatabase,
+  sharedDatabase,
+  spawnTessera,
+  startTessera,
+  type TesseraProcess,
+  writeConfig,
+} from '../helpers/processes.js';
+
+/**
+ * `tessera register-user`, Synapse's register_new_matrix_user with the same flags and output,
+ * against a real running server whose public registration is closed: how an operator creates
+ * the first account.
+ */
+
+const SECRET = 'operator secret';
+const LOGIN = '/_matrix/client/v3/login';
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const { port } = s.address() as { port: number };
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function run(args: string[]): Promise<{ code: number | null; out: string[]; proc: CliProcess }> {
+  const proc = spawnTessera(['register-user', ...args]);
+  const { code } = await proc.exited;
+  return { code, out: proc.lines, proc };
+}
+
+async function isAdmin(db: SharedDatabase, userId: string): Promise<number | undefined> {
+  if (db.sqlitePath !== null) {
+    const conn = new SQLite(db.sqlitePath, { readonly: true });
+    try {
+      return (conn.prepare('select is_admin from users where user_id = ?').get(userId) as { is_admin: number })
+        ?.is_admin;
+    } finally {
+      conn.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    const res = await client.query(`select is_admin from "${db.schema}".users where user_id = $1`, [userId]);
+    return res.rows[0]?.is_admin;
+  } finally {
+    await client.end();
+  }
+}
+
+for (const backend of await availableBackends()) {
+  describe(`tessera register-user [${backend}]`, () => {
+    let db: SharedDatabase;
+    let server: TesseraProcess;
+    let config: string;
+    before(async () => {
+      db = sharedDatabase(backend);
+      const port = await freePort();
+      config = writeConfig(db, {
+        listeners: [{ port, type: 'http', bind_addresses: ['127.0.0.1'] }],
+        enable_registration: false,
+        registration_shared_secret: SECRET,
+      });
+      server = await startTessera(config);
+    });
+    after(async () => {
+      await server?.stop();
+      await db.cleanup();
+    });
+
+    it('-c CONFIG -u -p -a creates an admin who can log in, finding the server from the config', async () => {
+      const { code, out, proc } = await run(['-c', config, '-u', 'admin', '-p', 'first password', '-a']);
+      assert.equal(code, 0, out.join('\n') + proc.stderr());
+      assert.deepEqual(out, ['Sending registration request...', 'Success!']);
+      const res = await call(server.url, 'POST', LOGIN, {
+        type: 'm.login.password',
+        user: 'admin',
+        password: 'first password',
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body.user_id, '@admin:localhost');
+      assert.equal(await isAdmin(db, '@admin:localhost'), 1);
+    });
+
+    it('-k SECRET URL --no-admin creates an ordinary user', async () => {
+      const { code, out } = await run(['-k', SECRET, '-u', 'bob', '-p', 'pw', '--no-admin', server.url]);
+      assert.equal(code, 0, out.join('\n'));
+      const res = await call(server.url, 'POST', LOGIN, { type: 'm.login.password', user: 'bob', password: 'pw' });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(await isAdmin(db, '@bob:localhost'), 0);
+    });
+
+    it('an existing user is an error, unless --exists-ok', async () => {
+      const taken = await run(['-k', SECRET, '-u', 'bob', '-p', 'pw', '--no-admin', server.url]);
+      assert.equal(taken.code, 1);
+      assert.deepEqual(taken.out.slice(1), ['ERROR! Received 400 Bad Request', 'User ID already taken.']);
+      const ok = await run(['-k', SECRET, '-u', 'bob', '-p', 'pw', '--no-admin', '--exists-ok', server.url]);
+      assert.equal(ok.code, 0);
+      assert.deepEqual(ok.out, ['Sending registration request...', 'User already exists. Skipping.']);
+    });
+
+    it('a wrong secret is refused with the server error, exit 1, and creates nothing', async () => {
+      const { code, out } = await run(['-k', 'not the secret', '-u', 'eve', '-p', 'pw', '-a', server.url]);
+      assert.equal(code, 1);
+      assert.deepEqual(out.slice(1), ['ERROR! Received 403 Forbidden', 'HMAC incorrect']);
+      const res = await call(server.url, 'POST', LOGIN, { type: 'm.login.password', user: 'eve', password: 'pw' });
+      assert.equal(res.status, 403);
+    });
+
+    it('a missing value without a terminal to ask on is an error, not a hang', async () => {
+      const { code, proc } = await run(['-k', SECRET, '-p', 'pw', '-a', server.url]);
+      assert.equal(code, 2);
+      assert.match(proc.stderr(), /New user localpart is required/);
+      const both = await run(['-u', 'x', '-p', 'pw', '-a', server.url]);
+      assert.equal(both.code, 2);
+      assert.match(both.proc.stderr(), /-c\/--config and -k\/--shared-secret/);
+    });
+  });
+}
+
+describe('tessera command line', () => {
+  it('an unknown command is an error that lists the commands; --version prints the version', async () => {
+    const unknown = spawnTessera(['no-such-command']);
+    const { code } = await unknown.exited;
+    assert.notEqual(code, 0);
+    assert.match(unknown.stderr(), /unknown command 'no-such-command'/);
+    assert.match(unknown.stderr(), /register-user/);
+    const version = spawnTessera(['--version']);
+    assert.equal((await version.exited).code, 0);
+    assert.match(version.lines[0] ?? '', /^[0-9]+\.[0-9]+\.[0-9]+$/);
+  });
+});
