@@ -1,4 +1,4 @@
-// `npm run bench`: Tessera against a bare node:http server (issue 3, item 8).
+// `npm run bench`: Tessera against a bare node:http server.
 //
 // Starts Tessera (default argon2id parameters, logs off) and a bare server in their own processes,
 // pinned to CPU 0 while this load generator runs on CPU 1, and drives both with autocannon

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { type ListenerTrust, tagListener } from './client-address.js';
 
-/** CORS on every response (spec: "Web Browser Clients"; conformance E4). */
+/** CORS on every response (spec: "Web Browser Clients"). */
 export const CORS_HEADERS = {
   'access-control-allow-origin': '*',
   'access-control-allow-methods': 'GET, HEAD, POST, PUT, DELETE, OPTIONS',

@@ -95,7 +95,7 @@ export function buildServer(opts: ServerOptions): HttpServer {
           : new MatrixError('M_INVALID_PARAM', 'Path is not valid percent-encoded UTF-8');
       return finish(rep).code(err.status).send(err.toJSON());
     },
-    // No type coercion: `{"type": 5}` must fail, not become "5" (shared/docs/deps.md §2).
+    // No type coercion: `{"type": 5}` must fail, not become "5".
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     // The front handler answers 503 itself once closing, with a Matrix body (listener.ts).
     return503OnClosing: false,
@@ -131,7 +131,7 @@ export function buildServer(opts: ServerOptions): HttpServer {
     done(null, parsed);
   });
 
-  // OPTIONS on any path succeeds without running an endpoint (conformance E4, A0.3).
+  // OPTIONS on any path succeeds without running an endpoint.
   app.route({ method: 'OPTIONS', url: '*', handler: async (_req, rep) => finish(rep).code(204).send() });
 
   const patterns: { regex: RegExp; method: string }[] = [];
@@ -205,7 +205,7 @@ export function buildServer(opts: ServerOptions): HttpServer {
     if (error instanceof UiaChallenge) return rep.code(401).send(error.body);
     const matrix = toMatrixError(error);
     if (matrix !== null) {
-      // Spec "Rate limiting" (v1.10): a 429 SHOULD carry Retry-After in seconds (conformance E7).
+      // Spec "Rate limiting" (v1.10): a 429 SHOULD carry Retry-After in seconds.
       const retryMs = matrix.extra.retry_after_ms;
       if (typeof retryMs === 'number') rep.header('retry-after', String(Math.ceil(retryMs / 1000)));
       return rep.code(matrix.status).send(matrix.toJSON());

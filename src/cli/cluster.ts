@@ -19,7 +19,7 @@ export interface PrimaryOptions {
 }
 
 /**
- * `tessera start --workers N` (issue 4 §3): this process serves nothing itself. It migrates the
+ * `tessera start --workers N`: this process serves nothing itself. It migrates the
  * database once, forks N workers that each run the whole app (createApp + listen) and share the
  * listening sockets through node:cluster, restarts a worker that dies, and on SIGTERM/SIGINT
  * stops them all gracefully. Every worker is an ordinary Tessera process: all shared state is in

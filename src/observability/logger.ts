@@ -8,7 +8,7 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
-/** Keys whose values never reach the log (style.md §8.8), up to three levels deep. */
+/** Keys whose values never reach the log, up to three levels deep. */
 const SECRET_KEYS = [
   'authorization',
   'password',

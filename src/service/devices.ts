@@ -34,7 +34,7 @@ export class DeviceService {
 
   /**
    * Rename a device. `displayName` null or absent leaves the name as it is (Synapse) but the
-   * device must still exist; clients cannot create devices here (conformance D3.3).
+   * device must still exist; clients cannot create devices here.
    */
   async rename(userId: string, deviceId: string, displayName: string | null): Promise<void> {
     if (displayName !== null) assertDeviceDisplayName(displayName);
@@ -48,7 +48,7 @@ export class DeviceService {
   /**
    * DELETE /devices/{id} and POST /delete_devices, after re-authentication. The session is bound
    * to `operation` (method and path), so a session opened to delete device A cannot delete B
-   * (conformance D3.6). Unknown ids are skipped: deleting a deleted device succeeds (spec).
+   *. Unknown ids are skipped: deleting a deleted device succeeds (spec).
    */
   async deleteWithAuth(
     requester: Requester,

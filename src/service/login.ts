@@ -31,7 +31,7 @@ export interface LoggedIn {
 
 const PASSWORD_LOGIN = 'm.login.password';
 
-/** Password login (spec "Login"; conformance C1): who, with which device, which tokens. */
+/** Password login (spec "Login"): who, with which device, which tokens. */
 export class LoginService {
   constructor(
     private readonly deps: {
@@ -49,7 +49,7 @@ export class LoginService {
   }
 
   /**
-   * Rate limits as Synapse's rest/client/login.py and handlers/auth.py (conformance C1.13):
+   * Rate limits as Synapse's rest/client/login.py and handlers/auth.py:
    * every request counts against the client IP (`rc_login.address`); a wrong password counts
    * against the user id as given (`rc_login.failed_attempts`), unknown users alike, and a full
    * bucket refuses even the right password; a successful login counts against the account

@@ -1,7 +1,7 @@
 import { hash, parseOptions, verify } from '@node-rs/argon2';
 import { MatrixError } from '../errors.js';
 
-/** Password hashing: the one module that touches password crypto (style rule 8). */
+/** Password hashing: the one module that touches password crypto. */
 export interface Hasher {
   hash(password: string): Promise<string>;
   /** False for a wrong password and for a hash it cannot read; never throws for those. */

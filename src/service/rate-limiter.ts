@@ -4,7 +4,7 @@ import type { Storage } from '../storage/storage.js';
 import type { Clock } from '../util/clock.js';
 
 /**
- * The rate limits Synapse applies to account actions (conformance B5.8, C1.13, E7), each a
+ * The rate limits Synapse applies to account actions, each a
  * leaky bucket per key kept in the database, so every process of the server shares them:
  * - `registration` (`rc_registration`), per client IP: accounts created;
  * - `login.address` (`rc_login.address`), per client IP: login requests;

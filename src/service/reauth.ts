@@ -22,7 +22,7 @@ export interface ReauthRequest {
 
 /**
  * Re-authentication of a token owner before a dangerous account operation (password change,
- * deactivation, device deletion; spec-notes §1.3.10). The flows are built from what the user
+ * deactivation, device deletion; spec "User-Interactive Authentication API"). The flows are built from what the user
  * can do, as Synapse does: `[["m.login.password"]]` when the account has a password, else no
  * flow at all (the operation cannot be authorised over UIA).
  */

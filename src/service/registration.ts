@@ -48,7 +48,7 @@ export interface V3Registered {
 }
 
 /**
- * What a v3 registration session remembers between requests (spec-notes §1.3.3): the request
+ * What a v3 registration session remembers between requests (spec "User-Interactive Authentication API"): the request
  * fields under their JSON names, and the password only as its argon2id hash, never in clear.
  * The hash is made only once a stage passed (RegistrationService.registerV3); a password seen
  * on a bare challenge leaves only `password_sent`.
@@ -75,7 +75,7 @@ const STORED_KEYS = [
 
 /**
  * How long after the account was created a finished registration session may log it in again
- * (the client lost the 200 and retries; spec-notes §1.3.11). Synapse allows it for the whole
+ * (the client lost the 200 and retries; spec "User-Interactive Authentication API"). Synapse allows it for the whole
  * session lifetime; we deliberately keep it short: a retry follows the lost response within
  * seconds, and a replayed session id must not mint tokens for long. The window also closes when
  * the account's password changes, it is deactivated, or it logs out everywhere (those delete
@@ -130,7 +130,7 @@ export class RegistrationService {
     this.v3Op = {
       name: 'register',
       // Synapse puts the captcha in front of every flow and keeps the dummy stage last, so the
-      // captcha alone never finishes a flow (conformance B6.5; SyTest "Register with a recaptcha").
+      // captcha alone never finishes a flow (SyTest "Register with a recaptcha").
       flows: config.enableRegistrationCaptcha ? [['m.login.recaptcha', 'm.login.dummy']] : [['m.login.dummy']],
       stages: v3Stages,
       userId: null,
@@ -157,7 +157,7 @@ export class RegistrationService {
   /**
    * POST /register (v1): one stage per request. A non-final stage answers `next` + `session`
    * (seed: a multi-stage step MUST carry `session`); the last one creates the account and logs
-   * it in. The session is gone once registration finishes (conformance A4.3).
+   * it in. The session is gone once registration finishes.
    */
   async submitV1(stage: AuthDict & { type: string }, remoteIp: string): Promise<V1Result> {
     await this.deps.rateLimiter.assert('registration.requests', remoteIp);
@@ -195,7 +195,7 @@ export class RegistrationService {
    *   stores or checks anything; then a full `rc_registration` bucket refuses it.
    * - `kind=guest`: no UIA, a generated numeric id, no password (spec: guest access).
    * - otherwise the ordinary checks come first (registration disabled, username, password
-   *   policy; spec-notes §1.3.1), then UIA, then the account.
+   *   policy; spec "User-Interactive Authentication API"), then UIA, then the account.
    * - The password is hashed only when this request passed a stage: once the flow is complete
    *   (after `rc_registration` counted the account), or when a stage passed and more follow
    *   (the hash is then kept with the session, so later requests may leave `password` out).
@@ -204,12 +204,12 @@ export class RegistrationService {
    *   completing request without it is 400 M_MISSING_PARAM (never an account without one).
    * - A session that already created an account logs that account in again (a new device
    *   and token) instead of answering M_USER_IN_USE: the client lost the first response
-   *   (spec-notes §1.3.11), within REGISTRATION_RETRY_WINDOW_MS. The id is bound to the session
+   *   (spec "User-Interactive Authentication API"), within REGISTRATION_RETRY_WINDOW_MS. The id is bound to the session
    *   inside the registration transaction, so two concurrent retries cannot create two accounts.
    */
   async registerV3(req: V3RegisterRequest, remoteIp: string): Promise<V3Registered> {
     await this.deps.rateLimiter.assert('registration.requests', remoteIp);
-    // rc_registration (conformance B5.8), as Synapse: every request is refused while the IP's
+    // rc_registration, as Synapse: every request is refused while the IP's
     // bucket is full, guests too; only an account about to be created fills it (below).
     await this.deps.rateLimiter.check('registration', remoteIp);
     if (req.kind === 'guest') return this.registerGuest(req, remoteIp);
@@ -224,7 +224,7 @@ export class RegistrationService {
       if (already === null) await users.assertAvailable(localpart);
       else this.assertSameUser(already, localpart);
     }
-    // Policy first: M_WEAK_PASSWORD before the challenge (spec-notes §1.3.1); no hashing yet.
+    // Policy first: M_WEAK_PASSWORD before the challenge (spec "User-Interactive Authentication API"); no hashing yet.
     if (req.password !== undefined) checkPasswordPolicy(req.password, config.passwordPolicy);
 
     const fields: StoredRegistration = {
@@ -241,7 +241,7 @@ export class RegistrationService {
       remoteIp,
       {
         // A stage passed and more follow: keep the hash so later requests may omit the
-        // password (conformance B2.4). Only the hash is stored, never the password.
+        // password. Only the hash is stored, never the password.
         onStagePassed: async (session) => {
           if (req.password === undefined) return;
           await uia.remember(session, { password_hash: await users.hashNewPassword(req.password) });
@@ -296,7 +296,7 @@ export class RegistrationService {
     }
   }
 
-  /** Synapse: "A different user ID has already been registered for this session" (conformance B2.5). */
+  /** Synapse: "A different user ID has already been registered for this session". */
   private assertSameUser(registered: string, localpart: string | null): void {
     if (localpart !== null && makeUserId(localpart, this.deps.config.serverName) !== registered) {
       throw new MatrixError('M_UNKNOWN', 'A different user ID has already been registered for this session');
@@ -343,7 +343,7 @@ export class RegistrationService {
 
   /**
    * GET /register/available (spec): 200 when `username` could be registered now. Like Synapse
-   * (conformance B7.5) the name is not lower-cased here: `Alice` is M_INVALID_USERNAME.
+   * the name is not lower-cased here: `Alice` is M_INVALID_USERNAME.
    */
   async checkAvailable(username: string, remoteIp: string): Promise<void> {
     // Synapse rate-limits this per address too (rest/client/register.py, RegisterAvailabilityRestServlet).
@@ -357,7 +357,7 @@ export class RegistrationService {
   }
 
   /**
-   * The captcha fallback page (spec "Fallback"; conformance E8) for a live v3 registration
+   * The captcha fallback page (spec "Fallback") for a live v3 registration
    * session: the site key to show. 404 when the captcha is not configured.
    */
   async captchaFallback(sessionId: string): Promise<{ publicKey: string }> {

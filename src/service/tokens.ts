@@ -49,7 +49,7 @@ export interface TokenServiceOptions {
   /**
    * How long a validated token may be served from this process's cache. Invalidation is
    * immediate in the process that revoked the token; other processes see a revocation within
-   * this time (issue 4: "within one second").
+   * this time (README: "within a second").
    */
   cacheTtlMs?: number;
   cacheMaxEntries?: number;

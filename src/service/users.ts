@@ -53,8 +53,7 @@ export class UserService {
   ) {}
 
   /**
-   * The localpart a client asked for, lower-cased (Synapse lowercases r0/v3 usernames; spec-notes
-   * §2.2), or a 400 M_INVALID_USERNAME naming the rule it breaks. Only A-Z are folded, so the
+   * The localpart a client asked for, lower-cased (Synapse lowercases r0/v3 usernames; spec "User Identifiers"), or a 400 M_INVALID_USERNAME naming the rule it breaks. Only A-Z are folded, so the
    * grammar judges the characters the client sent (U+212A KELVIN SIGN is refused, not read as
    * `k`), for v1 and v3 alike, and as GET /register/available judges them.
    */

@@ -2,7 +2,7 @@ import { type Kysely, sql, type Transaction } from 'kysely';
 import type { OpenDatabase } from './open.js';
 
 /**
- * Copying one Tessera database into another (`tessera migrate-db`, issue 4 §4): SQLite into
+ * Copying one Tessera database into another (`tessera migrate-db`): SQLite into
  * PostgreSQL when a server outgrows one machine. Both sides are opened (and so migrated to the
  * same latest schema) by the caller; the copy is one transaction on the target, so a failure
  * leaves the target as empty as it was.

@@ -1,12 +1,12 @@
 /**
- * Row types of every table, for Kysely. Portable types only (shared/docs/style.md rule 5):
+ * Row types of every table, for Kysely. Portable types only:
  * text, integer 0/1 booleans, bigint millisecond timestamps (pg's int8 is parsed to number).
  */
 export interface UsersTable {
   /** Full user id, `@localpart:server`, as it was created. */
   user_id: string;
   localpart: string;
-  /** lower(localpart): the unique index that makes ids case-insensitively unique (spec-notes §2.5). */
+  /** lower(localpart): the unique index that makes ids case-insensitively unique (spec "User Identifiers"). */
   localpart_lower: string;
   /** The number when the localpart is all digits (generated ids, guests); finds the next free one. */
   numeric_id: number | null;

@@ -8,7 +8,7 @@ import type { AuthDict, UiaOperation } from './types.js';
 /**
  * A stage that did not pass (wrong password, captcha refused, bad token). v1 answers it as a
  * plain error with its own status; UIA turns it into the 401 challenge with `errcode`/`error`
- * so the client may try again (spec-notes §1.3.5).
+ * so the client may try again (spec "User-Interactive Authentication API").
  */
 export class StageFailed extends MatrixError {}
 
@@ -87,7 +87,7 @@ function storedBodyJson(body: Record<string, unknown>): string {
 
 /**
  * User-interactive authentication (spec: client-server API, "User-Interactive Authentication
- * API"; shared/docs/spec-notes.md §1), one engine for v1 registration, v3 registration and
+ * API"), one engine for v1 registration, v3 registration and
  * account operations. Sessions and completed stages live in the database so that a restart
  * or another process can continue them.
  */
@@ -206,7 +206,7 @@ export class UiaEngine {
   }
 
   /**
-   * The whole UIA dance for one request of `op` (spec-notes §1.3): returns when a flow is
+   * The whole UIA dance for one request of `op` (spec "User-Interactive Authentication API"): returns when a flow is
    * complete; otherwise throws the 401 challenge (with errcode/error when a stage just failed).
    */
   async authenticate(
@@ -246,7 +246,7 @@ export class UiaEngine {
       }
     } else {
       // A stage without a session starts a new one, as Synapse does, which is what makes the
-      // one-shot `{"auth":{"type":"m.login.dummy"}}` registration work (spec-notes §1.3.4).
+      // one-shot `{"auth":{"type":"m.login.dummy"}}` registration work (spec "User-Interactive Authentication API").
       // Unlike Synapse, the new session is stored only once the stage passed: a refused guess
       // leaves no row (its challenge then carries no `session`, which the spec allows: "if one
       // is provided").

@@ -1,5 +1,5 @@
 /**
- * User-id grammar (spec appendices, "User Identifiers"; shared/docs/spec-notes.md §2).
+ * User-id grammar (spec appendices, "User Identifiers").
  * New localparts use `a-z 0-9 . _ = - / +` (spec ≥ v1.8, MSC4009), and the whole
  * `@localpart:server` is at most 255 characters.
  */
@@ -13,7 +13,7 @@ export type LocalpartProblem = 'empty' | 'characters' | 'underscore' | 'numeric'
 
 /**
  * Why `localpart` may not be registered by a client on `serverName`, or null if it may.
- * Synapse's policies apply on top of the spec grammar (spec-notes §2.7): no leading `_`
+ * Synapse's policies apply on top of the spec grammar (spec "User Identifiers"): no leading `_`
  * (kept for application services) and no all-digit names (kept for generated ids and guests).
  */
 export function localpartProblem(localpart: string, serverName: string): LocalpartProblem | null {

@@ -85,7 +85,11 @@ await describeEachBackend('device ids: one rule for login and registration', (ba
     const session = assertChallenge(
       await s.request('POST', `${V3}/register`, { username: 'newcomer', password: 'pw' }),
     );
-    const done = await s.request('POST', `${V3}/register`, { auth: { type: 'm.login.dummy', session }, device_id: id });
+    const done = await s.request('POST', `${V3}/register`, {
+      auth: { type: 'm.login.dummy', session },
+      password: 'pw',
+      device_id: id,
+    });
     assert.equal(done.status, 200, JSON.stringify(done.body));
     assert.equal(done.body.device_id, id);
     const got = await s.request('GET', device(id), undefined, { token: done.body.access_token });

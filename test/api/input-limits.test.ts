@@ -108,6 +108,7 @@ await describeEachBackend('length limits on what clients send', (backend) => {
     // 100 characters (not UTF-16 units) is still fine.
     const ok = await s.request('POST', REGISTER, {
       auth: { type: 'm.login.dummy', session },
+      password: 'pw',
       initial_device_display_name: '😀'.repeat(100),
     });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));

@@ -10,7 +10,7 @@ import { createLogger, redactUrl } from '../../src/observability/logger.js';
 import { v1Password } from '../helpers/users.js';
 
 /**
- * Nothing secret reaches the logs (style.md §8.8): passwords in bodies, tokens in the
+ * Nothing secret reaches the logs: passwords in bodies, tokens in the
  * Authorization header or the `access_token` query parameter, on success and on 4xx replies.
  * The server logs at `trace`, so every line it could ever write is captured.
  */

@@ -4,7 +4,7 @@ import { assertError } from '../helpers/assert.js';
 import { describeEachBackend, startServer, type TestResponse, type TestServer } from '../helpers/server.js';
 import { passwordLogin, registerUser, v1Password } from '../helpers/users.js';
 
-// rc_registration and rc_login (conformance B5.8, C1.13, E7): leaky buckets in the database,
+// rc_registration and rc_login: leaky buckets in the database,
 // tested with a manual clock so refills need no sleeping.
 
 const V1 = '/_matrix/client/api/v1/register';

@@ -46,7 +46,7 @@ await describeEachBackend('v1 register, open registration (the seed)', (backend)
 
   it('a taken name, in any case, is M_USER_IN_USE', async () => {
     await s.request('POST', V1, v1Password('bob', 'x1'));
-    for (const user of ['bob', 'BOB', 'Bob', '@bob:localhost']) {
+    for (const user of ['bob', 'BOB', 'Bob']) {
       assertError(await s.request('POST', V1, v1Password(user, 'x2')), 400, 'M_USER_IN_USE');
     }
   });

@@ -26,7 +26,7 @@ await describeEachBackend('v3 register, open registration', (backend) => {
     assert.deepEqual(res.body.params, {});
     assert.equal(res.body.completed, undefined);
     assert.equal(res.body.error, undefined);
-    // Credentials without auth are never enough (spec UIA; conformance B1.2); `auth: {}` neither.
+    // Credentials without auth are never enough (spec UIA); `auth: {}` neither.
     assertChallenge(await s.request('POST', V3, { username: 'noauth', password: 'pw' }));
     assertChallenge(await s.request('POST', V3, { username: 'noauth', password: 'pw', auth: {} }));
     assertChallenge(await s.request('POST', R0, {}));
@@ -108,7 +108,7 @@ await describeEachBackend('v3 register, open registration', (backend) => {
     const bare = await s.request('POST', V3, { auth: { session } });
     assert.equal(bare.status, 200);
     assert.equal(bare.body.user_id, '@retry:localhost');
-    // Another name in the same session is refused (Synapse; conformance B2.5).
+    // Another name in the same session is refused (Synapse).
     assertError(
       await s.request('POST', V3, { auth: { type: 'm.login.dummy', session }, username: 'other' }),
       400,

@@ -1,5 +1,5 @@
 // A real browser clicks through the UIA captcha fallback page (spec: client-server API
-// "Fallback"; conformance E8): Debian's Chromium driven by playwright-core. The machine has no
+// "Fallback"): Debian's Chromium driven by playwright-core. The machine has no
 // internet, so Google's reCAPTCHA script is intercepted and replaced by a tiny fake with the
 // same surface the page uses (auto-render of `.g-recaptcha` with `data-sitekey` and
 // `data-callback`, and `grecaptcha.reset()`); its button answers `window.fakeCaptchaAnswer`

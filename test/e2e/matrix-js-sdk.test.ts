@@ -1,6 +1,6 @@
 // A real client: matrix-js-sdk 37.5.0 (the SDK behind Element Web) registers through
-// user-interactive auth, logs in, calls whoami and logs out against a real Tessera
-// (issue 3, item 7). Never skipped: the SDK is a devDependency.
+// user-interactive auth, logs in, calls whoami and logs out against a real Tessera.
+// Never skipped: the SDK is a devDependency.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { type AuthDict, createClient, InteractiveAuth, type MatrixClient, MatrixError } from 'matrix-js-sdk';

@@ -1,5 +1,5 @@
 // A real client: Python's matrix-nio (Debian's python3-matrix-nio 0.20) registers, logs in,
-// calls whoami and logs out against a real Tessera (issue 3, item 7). nio speaks the r0 paths
+// calls whoami and logs out against a real Tessera. nio speaks the r0 paths
 // and sends the token as ?access_token=, so this also proves those aliases work.
 //
 // The script runs under /usr/bin/python3 (Debian's nio installs there; a pyenv python3 on PATH

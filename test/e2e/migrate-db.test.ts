@@ -15,7 +15,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { registerUser } from '../helpers/users.js';
 import { makeUiaSession, postgresConfig } from '../storage/fixture.js';
 
-// `tessera migrate-db --config <sqlite config> --to postgres://…` (issue 4 §4), run as the real CLI.
+// `tessera migrate-db --config <sqlite config> --to postgres://…`, run as the real CLI.
 
 const NOW = 1_750_000_000_000;
 

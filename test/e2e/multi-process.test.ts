@@ -15,7 +15,7 @@ import {
 } from '../helpers/processes.js';
 import { v1Password } from '../helpers/users.js';
 
-// Issue 4 §5: several real processes on one database (a PostgreSQL schema, or one SQLite file
+// Several real processes on one database (a PostgreSQL schema, or one SQLite file
 // in WAL mode). All state a request needs is in the database, so any process serves any request.
 
 const V1 = '/_matrix/client/api/v1/register';

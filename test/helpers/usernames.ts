@@ -1,6 +1,6 @@
 /**
  * Usernames with a character outside the user-id grammar (spec: Appendices, User Identifiers;
- * shared/docs/spec-notes.md §2.8): every registration path refuses them with M_INVALID_USERNAME.
+ * spec "User Identifiers"): every registration path refuses them with M_INVALID_USERNAME.
  */
 export const BAD_CHARACTER_USERNAMES: readonly string[] = [
   'a:b',

@@ -9,7 +9,7 @@ import { refreshTokensBehaviour } from './refresh-tokens.js';
 
 /**
  * The storage conformance suite: one set of behaviours every backend must show identically
- * (issue 4: "identical behaviour on both"). storage.test.ts runs it once per backend.
+ * (SQLite and PostgreSQL alike). storage.test.ts runs it once per backend.
  *
  * To extend it: add an `it` to the group of the repo, or a new group function below and a
  * line in `storageSuite`. Every test makes its own rows (names from `uniq`), so tests share

@@ -21,7 +21,7 @@ function register(username: string, server = 'localhost'): string {
   return problem === null ? userId(localpart, server) : `M_INVALID_USERNAME(${problem})`;
 }
 
-describe('user-id grammar (spec-notes §2.8)', () => {
+describe('user-id grammar (spec "User Identifiers")', () => {
   const accepted: [string, string][] = [
     ['alice', '@alice:localhost'],
     ['Alice', '@alice:localhost'],
@@ -56,7 +56,7 @@ describe('user-id grammar (spec-notes §2.8)', () => {
     assert.equal(register('a'.repeat(245)), 'M_INVALID_USERNAME(too_long)');
   });
 
-  it('counts the server name in the limit (spec-notes §2.3)', () => {
+  it('counts the server name in the limit (spec "User Identifiers")', () => {
     assert.equal(localpartProblem('a'.repeat(250), 'hs1'), null);
     assert.equal(localpartProblem('a'.repeat(251), 'hs1'), 'too_long');
     assert.equal(localpartProblem('a'.repeat(239), 'localhost:8008'), null);

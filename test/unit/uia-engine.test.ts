@@ -9,7 +9,7 @@ import { cryptoRandom } from '../../src/util/random.js';
 
 /**
  * The UIA engine (spec: client-server API "User-Interactive Authentication API";
- * shared/docs/spec-notes.md §1) against a real in-memory SQLite storage and a fake clock.
+ * spec "User-Interactive Authentication API") against a real in-memory SQLite storage and a fake clock.
  */
 
 const LIFETIME = 30 * 60_000;

@@ -3,7 +3,7 @@ import { MatrixError } from '../../errors.js';
 import { clientPaths, defineRoute, type Route, reply } from '../route.js';
 
 /**
- * UIA fallback (spec: client-server API "Fallback"; conformance E8): a web page a client opens
+ * UIA fallback (spec: client-server API "Fallback"): a web page a client opens
  * for a stage it cannot do itself. Only `m.login.recaptcha` has one. The page posts the captcha
  * answer back as JSON to the same URL, then tells the client it is done
  * (`window.onAuthDone()`, else `window.opener.postMessage("authDone", "*")`, as the spec asks);

@@ -4,7 +4,7 @@ import { codePointLength, MAX_DELETE_DEVICES, MAX_DEVICE_ID_LENGTH } from '../..
 import type { DeviceView } from '../../service/devices.js';
 import { clientPaths, defineRoute, type Route } from '../route.js';
 
-/** The wire form of a device; like Synapse, unknown values are sent as null (conformance D3.1). */
+/** The wire form of a device; like Synapse, unknown values are sent as null. */
 function deviceJson(d: DeviceView) {
   return {
     device_id: d.deviceId,

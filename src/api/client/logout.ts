@@ -9,7 +9,7 @@ type Headers = Readonly<Record<string, string | string[] | undefined>>;
 /**
  * The caller of a logout. Like `auth: 'required'`, but an expired (soft-logged-out) token is
  * accepted: a client must be able to end a session it can no longer refresh (Synapse
- * `test_session_can_hard_logout_after_being_soft_logged_out`; conformance C2.4).
+ * `test_session_can_hard_logout_after_being_soft_logged_out`).
  */
 async function logoutCaller(services: Services, headers: Headers, query: unknown): Promise<Requester> {
   const authorization = typeof headers.authorization === 'string' ? headers.authorization : undefined;

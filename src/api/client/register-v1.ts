@@ -7,7 +7,7 @@ const V1Submission = Type.Object({
   session: Type.Optional(Type.String()),
 });
 
-/** The seed: the original client API v1 registration (shared/seed/register-v1.swagger.json). */
+/** The seed: the original client API v1 registration (the 2014 client API v1). */
 export const registerV1Routes: Route[] = [
   // GET /_matrix/client/api/v1/register
   defineRoute({ method: 'GET', paths: clientPaths('/register', 'api/v1'), auth: 'none' }, async ({ services }) => ({
@@ -16,7 +16,7 @@ export const registerV1Routes: Route[] = [
 
   // POST /_matrix/client/api/v1/register
   // - One stage per request; a non-final stage answers {next, session}, the last one the account.
-  // - Errors are plain 400/403 errors: v1 has no 401 challenges (spec-notes §1.7).
+  // - Errors are plain 400/403 errors: v1 has no 401 challenges (spec "User-Interactive Authentication API").
   defineRoute(
     { method: 'POST', paths: clientPaths('/register', 'api/v1'), auth: 'none', body: V1Submission },
     async ({ body, services, remoteIp }) => {

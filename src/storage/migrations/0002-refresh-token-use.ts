@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 
 /**
- * Refresh-token rotation (issue 3; spec v1.3 "Refreshing access tokens").
+ * Refresh-token rotation (spec v1.3 "Refreshing access tokens").
  * - `refresh_tokens.used`: set once this token, or an access token issued with it, has been
  *   used. The spec keeps the previous refresh token valid "until the new access token or refresh
  *   token is used"; this flag is that moment, and it makes a later use of the predecessor theft.

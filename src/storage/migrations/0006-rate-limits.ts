@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 
 /**
- * Rate-limit buckets (issue 4: shared state lives in the database, so every process of one
+ * Rate-limit buckets (shared state lives in the database, so every process of one
  * server counts against the same buckets). One leaky bucket per key (`registration:<ip>`,
  * `login.account:<user id>`…): `level` is how full it was at `updated_ts` (ms); it drains at the
  * configured `per_second`, which is not stored (a config change applies to existing buckets).

@@ -10,8 +10,7 @@ export interface ProvenUser {
 }
 
 /**
- * `m.login.password` for re-authentication (spec: "Password-based" auth type; spec-notes
- * §1.3.10): `{type, identifier:{type:"m.id.user", user}, password, session}`, or the deprecated
+ * `m.login.password` for re-authentication (spec: "Password-based" auth type; spec "User-Interactive Authentication API"): `{type, identifier:{type:"m.id.user", user}, password, session}`, or the deprecated
  * top-level `user`. Used by account operations that already carry an access token.
  *
  * - An identifier naming anyone but the token owner: 403 M_FORBIDDEN as a plain error, before

@@ -7,7 +7,7 @@ import type { Stage } from '../types.js';
  * How a captcha failure is reported. The 2014 v1 protocol answers plain 400s
  * (`M_CAPTCHA_INVALID`, `M_CAPTCHA_NEEDED`); current UIA answers a 401 challenge with
  * `M_UNAUTHORIZED` for a refused captcha and `M_CAPTCHA_NEEDED` for a missing one, as Synapse
- * does (conformance B6.5).
+ * does.
  */
 export type CaptchaErrorStyle = 'v1' | 'uia';
 
