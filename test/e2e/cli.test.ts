@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
-import { call, type LogLine, spawnTessera } from '../helpers/processes.js';
+import { call, freePort, type LogLine, spawnTessera } from '../helpers/processes.js';
 
 /**
  * The `tessera` command as an operator runs it: a real process (spawnTessera), started from a
@@ -14,14 +13,6 @@ import { call, type LogLine, spawnTessera } from '../helpers/processes.js';
  */
 
 const V1 = '/_matrix/client/api/v1/register';
-
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 const isListening = (l: LogLine) => l.msg === 'Tessera is listening';
 

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -7,6 +6,7 @@ import { availableBackends, POSTGRES_URL } from '../helpers/backends.js';
 import {
   type CliProcess,
   call,
+  freePort,
   type SharedDatabase,
   sharedDatabase,
   spawnTessera,
@@ -23,14 +23,6 @@ import {
 
 const SECRET = 'operator secret';
 const LOGIN = '/_matrix/client/v3/login';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function run(args: string[]): Promise<{ code: number | null; out: string[]; proc: CliProcess }> {
   const proc = spawnTessera(['register-user', ...args]);
