@@ -28,7 +28,8 @@ export function resolveConfig(path: string | undefined): { loaded: LoadedConfig;
 /** Report a failure and exit: 2 for what the operator must fix, 1 for everything else. */
 export function fail(err: unknown): never {
   if (err instanceof ConfigError) {
-    process.stderr.write(`tessera: ${err.message}\n`);
+    // One line per problem: a config may have several, and each names its key.
+    for (const line of err.message.split('\n')) process.stderr.write(`tessera: ${line}\n`);
     process.exit(EXIT_CONFIG);
   }
   process.stderr.write(`tessera: ${(err as Error).stack ?? String(err)}\n`);

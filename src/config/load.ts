@@ -4,7 +4,8 @@ import { Value } from 'typebox/value';
 import { parseDocument } from 'yaml';
 import { AddressSet, InvalidAddressEntry } from '../util/address-set.js';
 import type { Config, RateLimitConfig } from './config.js';
-import { describeSchemaError, unknownKeys } from './diagnostics.js';
+import { describeSchemaError } from './diagnostics.js';
+import { checkKeys } from './key-check.js';
 import { ConfigFileSchema } from './schema.js';
 
 /** A config problem an operator must fix; the CLI prints it and exits with status 2. */
@@ -117,9 +118,9 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
     throw new ConfigError(describeSchemaError([...Value.Errors(ConfigFileSchema, raw)]));
   }
   const file = raw;
-  const warnings = unknownKeys(ConfigFileSchema, file).map(
-    (k) => `config key '${k}' is not used by Tessera and was ignored`,
-  );
+  const keys = checkKeys(ConfigFileSchema, file as Record<string, unknown>);
+  if (keys.errors.length > 0) throw new ConfigError(keys.errors.join('\n'));
+  const warnings = keys.warnings;
 
   // Synapse's metrics/manhole/replication listeners may stay in a shared config: not served.
   const allListeners = file.listeners ?? [{ port: 8008, bind_addresses: ['127.0.0.1'] }];

@@ -1,4 +1,3 @@
-import { setImmediate as nextEventLoopTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { MatrixError } from '../errors.js';
@@ -112,7 +111,9 @@ export class SessionService {
    * - Concurrent refreshes of one token (each read the token before any of them committed): the
    *   compare-and-swap on `next_token_id` picks one winner in the database (several processes
    *   may share it); the others get 401 and nothing of theirs survives. A refresh that reads the
-   *   token after another one committed is the lost-response retry above, and succeeds.
+   *   token after another one committed is the lost-response retry above, and succeeds. Which
+   *   of the two a request of a burst meets depends on timing; either way exactly one pair of
+   *   all those handed out stays alive.
    */
   async refresh(refreshToken: string): Promise<RefreshedTokens> {
     const { storage, clock, tokens } = this.deps;
@@ -128,16 +129,6 @@ export class SessionService {
     if (previousNext !== null && (await storage.refreshTokens.isUsed(previousNext)) === true) {
       return this.revokeStolenChain(current.user_id, current.device_id);
     }
-    // Let requests that have already arrived read the token too before this one writes. On
-    // PostgreSQL every query is a network round trip, so refreshes sent together all read the
-    // token before the first commits, and the compare-and-swap below lets exactly one win. On
-    // SQLite every query is synchronous: without this turn a refresh ran start to finish before
-    // the next request was even parsed, each of a burst then looked like a lost-response retry
-    // of the one before, and all got 200 with only the last pair alive. With it both databases
-    // answer a burst the same way (one 200, the rest 401), and a retry that comes after the
-    // answer still succeeds.
-    await nextEventLoopTurn();
-
     let forgotten: string[] = [];
     let result: RefreshedTokens;
     try {

@@ -122,16 +122,21 @@ await describeEachBackend('POST /refresh (refresh tokens, spec v1.3)', (backend)
     assert.equal((await whoami(after.access)).status, 200);
   });
 
-  it('a burst of refreshes of one token: exactly one 200, the others 401, the same on every backend', async () => {
+  it('a burst of refreshes of one token: one pair handed out stays alive, the others die', async () => {
     const t = await login('alice');
     const replies = await burst(s.url, REFRESH, JSON.stringify({ refresh_token: t.refresh }), 10);
-    const won = replies.filter((r) => r.status === 200);
-    assert.equal(won.length, 1, JSON.stringify(replies.map((r) => r.status)));
+    // How a burst splits between losers (401: read the token before another refresh committed)
+    // and lost-response retries (200: read it after, replacing the pair handed out before) depends
+    // on timing; what may never happen is two live pairs, a 5xx, or the winner taken for a thief.
+    const statuses = JSON.stringify(replies.map((r) => r.status));
     for (const r of replies) if (r.status !== 200) assertLoggedOut(r);
-    // No losing pair was handed out; the winner's is the live one, and not treated as theft.
-    const winner = won[0]!.body;
-    assert.equal((await whoami(winner.access_token)).status, 200);
-    assert.equal((await refresh(winner.refresh_token)).status, 200);
+    const won = replies.filter((r) => r.status === 200).map((r) => r.body);
+    assert.ok(won.length >= 1, statuses);
+    const alive: { access_token: string; refresh_token: string }[] = [];
+    for (const pair of won) if ((await whoami(pair.access_token)).status === 200) alive.push(pair);
+    assert.equal(alive.length, 1, `live pairs among ${statuses}`);
+    for (const pair of won) if (pair !== alive[0]) assertLoggedOut(await refresh(pair.refresh_token));
+    assert.equal((await refresh(alive[0]!.refresh_token)).status, 200, 'the live pair is not taken for a thief');
   });
 
   it('reusing a refresh token after its successor was used is theft: the whole chain dies', async () => {

@@ -210,6 +210,11 @@ password_hashing: {memory_kib: 1024, iterations: 1}
     const cases: [string, string, RegExp][] = [
       ['a bad port', 'server_name: a\nlisteners: [{port: eighty}]\n', /listeners\[0\]\.port/],
       ['a duplicate key', 'server_name: a\nserver_name: b\n', /duplicate key 'server_name'/],
+      [
+        'a gate Tessera cannot enforce, and a typo (both named, one line each)',
+        'server_name: a\nenable_registration: true\nregistration_requires_token: true\nenable_registraton: false\n',
+        /^tessera: config key 'registration_requires_token' is not supported: .*\ntessera: unknown config key 'enable_registraton' \(did you mean 'enable_registration'\?\)/m,
+      ],
     ];
     // Every other message is covered in test/unit/config.test.ts; a process costs seconds.
     for (const [name, yaml, expected] of cases) {

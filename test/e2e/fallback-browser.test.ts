@@ -109,7 +109,8 @@ describe('the captcha fallback page in a real browser (Chromium)', () => {
   /** A browser context whose only way out is our server; Google's script gets the fake. */
   async function newContext(): Promise<BrowserContext> {
     const context = await browser.newContext();
-    context.setDefaultTimeout(10_000);
+    // Generous: on a loaded CI machine Chromium's first navigation alone has taken over 10 s.
+    context.setDefaultTimeout(60_000);
     await context.route('**/*', async (route) => {
       const url = route.request().url();
       if (url.startsWith(s.url)) return route.continue();

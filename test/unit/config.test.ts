@@ -133,8 +133,8 @@ describe('config: a Synapse-style homeserver.yaml', () => {
   it('warns about every key it does not use, by name, and nothing else', () => {
     const named = warnings.filter((w) => w.startsWith('config key'));
     assert.deepEqual(named, [
-      "config key 'pid_file' is not used by Tessera and was ignored",
-      "config key 'report_stats' is not used by Tessera and was ignored",
+      "config key 'pid_file' is a Synapse setting Tessera does not use, ignored",
+      "config key 'report_stats' is a Synapse setting Tessera does not use, ignored",
     ]);
   });
 
@@ -229,8 +229,10 @@ database:
   });
 
   it('warns about psycopg2 args it does not pass on', () => {
-    const { warnings } = parse('server_name: a\ndatabase: {name: psycopg2, args: {sslmode: require, cp_max: 3}}\n');
-    assert.deepEqual(warnings, ["config key 'database.args.sslmode' is not used by Tessera and was ignored"]);
+    const { warnings } = parse('server_name: a\ndatabase: {name: psycopg2, args: {keepalives_idle: 10, cp_max: 3}}\n');
+    assert.deepEqual(warnings, [
+      "config key 'database.args.keepalives_idle' is a Synapse setting Tessera does not use, ignored",
+    ]);
   });
 
   it('rejects cp_min above cp_max, naming the key', () => {
@@ -368,24 +370,44 @@ describe('config: invalid values name their key', () => {
 });
 
 describe('config: unknown keys', () => {
-  it('warns about unknown keys at every depth, naming each', () => {
+  it('a typo of a Tessera key is an error that names the key it was meant to be, at every depth', () => {
+    const cases: [string, string][] = [
+      [
+        'server_name: a\nenable_registraton: true\n',
+        "unknown config key 'enable_registraton' (did you mean 'enable_registration'?)",
+      ],
+      [
+        'server_name: a\nlisteners: [{port: 1, bind_address: 127.0.0.1}]\n',
+        "unknown config key 'listeners[0].bind_address' (did you mean 'bind_addresses'?)",
+      ],
+      [
+        'server_name: a\npassword_hashing: {memry_kib: 5}\n',
+        "unknown config key 'password_hashing.memry_kib' (did you mean 'memory_kib'?)",
+      ],
+      // Inside a block Tessera reads, any unknown key is an error, even without a near miss.
+      [
+        'server_name: a\npassword_config: {policy: {min_length: 3}}\n',
+        "unknown config key 'password_config.policy.min_length'",
+      ],
+    ];
+    for (const [yaml, expected] of cases) assert.ok(errorOf(yaml).includes(expected), `${yaml} → ${errorOf(yaml)}`);
+  });
+
+  it('lists Synapse keys it ignores apart from unknown keys, one warning each', () => {
     const { warnings } = parse(`
 server_name: a
 media_store_path: /data/media
+url_preview_enabled: true
 listeners:
   - port: 1
-    bind_address: 127.0.0.1
-password_hashing:
-  memry_kib: 5
-password_config:
-  policy:
-    min_length: 3
+    tag: main
+something_else_entirely: 1
 `);
     assert.deepEqual(warnings, [
-      "config key 'media_store_path' is not used by Tessera and was ignored",
-      "config key 'listeners[0].bind_address' is not used by Tessera and was ignored",
-      "config key 'password_hashing.memry_kib' is not used by Tessera and was ignored",
-      "config key 'password_config.policy.min_length' is not used by Tessera and was ignored",
+      "config key 'media_store_path' is a Synapse setting Tessera does not use, ignored",
+      "config key 'url_preview_enabled' is a Synapse setting Tessera does not use, ignored",
+      "config key 'listeners[0].tag' is a Synapse setting Tessera does not use, ignored",
+      "config key 'something_else_entirely' is unknown to Tessera and was ignored",
     ]);
   });
 
@@ -394,6 +416,56 @@ password_config:
       'server_name: a\nlisteners: [{port: 1, resources: [{names: [client], compress: true}]}]\n',
     );
     assert.deepEqual(warnings, []);
+  });
+});
+
+describe('config: settings Tessera cannot enforce stop start-up (fail closed)', () => {
+  const refused: [string, string][] = [
+    ['registration_requires_token: true', 'registration_requires_token'],
+    ['registrations_require_3pid: [email]', 'registrations_require_3pid'],
+    ['allowed_local_3pids: [{medium: email, pattern: ".*@example.org"}]', 'allowed_local_3pids'],
+    ['user_consent: {version: "1.0", template_dir: res/templates/privacy}', 'user_consent'],
+    [
+      'experimental_features: {msc3866: {enabled: true, require_approval_for_new_accounts: true}}',
+      'experimental_features.msc3866.enabled',
+    ],
+    ['inhibit_user_in_use_error: true', 'inhibit_user_in_use_error'],
+    ['app_service_config_files: [/etc/bridge.yaml]', 'app_service_config_files'],
+    ['session_lifetime: 24h', 'session_lifetime'],
+    ['nonrefreshable_access_token_lifetime: 1h', 'nonrefreshable_access_token_lifetime'],
+    ['delete_stale_devices_after: 1y', 'delete_stale_devices_after'],
+    ['password_providers: [{module: ldap_auth_provider.LdapAuthProvider}]', 'password_providers'],
+    ['modules: [{module: my_module.Module}]', 'modules'],
+    ['password_config: {localdb_enabled: false}', 'password_config.localdb_enabled'],
+    ['limit_usage_by_mau: true', 'limit_usage_by_mau'],
+    ['account_validity: {period: 6w}', 'account_validity'],
+    ['hs_disabled: true', 'hs_disabled'],
+    ['database: {name: psycopg2, args: {sslmode: verify-full}}', 'database.args.sslmode'],
+    ['database: {name: psycopg2, args: {sslrootcert: /ca.pem}}', 'database.args.sslrootcert'],
+  ];
+  for (const [line, key] of refused) {
+    it(`refuses ${line}`, () =>
+      assert.match(
+        errorOf(`server_name: a\n${line}\n`),
+        new RegExp(`^config key '${key.replaceAll('.', '\\.')}' is not supported: `),
+      ));
+  }
+  const harmless = [
+    'registration_requires_token: false',
+    'registrations_require_3pid: []',
+    'experimental_features: {msc3866: {enabled: false}}',
+    'password_config: {localdb_enabled: true}',
+    'account_validity: {enabled: false}',
+    'database: {name: psycopg2, args: {sslmode: prefer}}',
+    'auto_join_rooms: ["#welcome:a"]',
+    'disable_msisdn_registration: true',
+  ];
+  for (const line of harmless) {
+    it(`starts with ${line}`, () => assert.doesNotThrow(() => parse(`server_name: a\n${line}\n`)));
+  }
+  it('names every refused key at once, one line each', () => {
+    const lines = errorOf('server_name: a\nregistration_requires_token: true\nsession_lifetime: 1d\n').split('\n');
+    assert.equal(lines.length, 2);
   });
 });
 
