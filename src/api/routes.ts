@@ -8,6 +8,7 @@ import { refreshRoutes } from './client/refresh.js';
 import { registerRoutes } from './client/register.js';
 import { registerV1Routes } from './client/register-v1.js';
 import { versionsRoutes } from './client/versions.js';
+import { healthRoutes } from './health.js';
 import type { Route } from './route.js';
 
 /** Every endpoint Tessera serves; each file declares its routes with all their path aliases. */
@@ -22,4 +23,5 @@ export const allRoutes: Route[] = [
   ...logoutRoutes,
   ...refreshRoutes,
   ...adminRegisterRoutes,
+  ...healthRoutes,
 ];

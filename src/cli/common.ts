@@ -2,6 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { generateConfigYaml } from '../config/generate.js';
 import { ConfigError, type LoadedConfig, loadConfigFile } from '../config/load.js';
+import { StartupError } from './startup-errors.js';
 
 /** Exit status for a config (or command line) an operator must fix. */
 export const EXIT_CONFIG = 2;
@@ -31,6 +32,11 @@ export function fail(err: unknown): never {
     // One line per problem: a config may have several, and each names its key.
     for (const line of err.message.split('\n')) process.stderr.write(`tessera: ${line}\n`);
     process.exit(EXIT_CONFIG);
+  }
+  if (err instanceof StartupError) {
+    process.stderr.write(`tessera: ${err.message}\n`);
+    if (err.showStack) process.stderr.write(`${(err.cause as Error | undefined)?.stack ?? String(err.cause)}\n`);
+    process.exit(1);
   }
   process.stderr.write(`tessera: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);

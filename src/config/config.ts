@@ -25,6 +25,8 @@ export type DatabaseConfig =
       database: string | null;
       poolMin: number;
       poolMax: number;
+      /** How long to wait for PostgreSQL to accept and answer a new connection. */
+      connectTimeoutMs: number;
       schema: string | null;
     };
 

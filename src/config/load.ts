@@ -165,6 +165,7 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
       database: args.database ?? null,
       poolMin: args.cp_min ?? 0,
       poolMax: args.cp_max ?? 10,
+      connectTimeoutMs: (args.connect_timeout ?? 10) * 1000,
       schema: args.schema ?? null,
     };
     if (database.poolMin > database.poolMax) {

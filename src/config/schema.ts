@@ -34,6 +34,8 @@ const DatabaseArgs = Type.Object({
   cp_min: Type.Optional(Type.Integer({ minimum: 0 })),
   cp_max: Type.Optional(Type.Integer({ minimum: 1 })),
   url: Type.Optional(Type.String({ minLength: 1 })),
+  /** libpq's (and so Synapse's) connect_timeout, in seconds. */
+  connect_timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
   /** Tessera: the PostgreSQL schema to use (created if missing). */
   schema: Type.Optional(Type.String({ pattern: '^[a-z_][a-z0-9_]*$' })),
 });

@@ -291,7 +291,6 @@ export const IGNORED_SYNAPSE_KEYS: ReadonlySet<string> = new Set([
   'database.args.keepalives_interval',
   'database.args.keepalives_count',
   'database.args.application_name',
-  'database.args.connect_timeout',
   'database.args.options',
   'database.args.check_same_thread',
   'password_config.pepper',

@@ -7,6 +7,7 @@ import type { Random } from '../util/random.js';
 import { AccountService } from './account.js';
 import { type CaptchaVerifier, createSiteverifyClient } from './captcha.js';
 import { DeviceService } from './devices.js';
+import { HealthService } from './health.js';
 import { LoginService } from './login.js';
 import { PasswordAuth } from './password-auth.js';
 import { createBoundedHasher, type Hasher } from './passwords.js';
@@ -44,6 +45,7 @@ export interface Services {
   devices: DeviceService;
   account: AccountService;
   rateLimiter: RateLimiter;
+  health: HealthService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -92,5 +94,6 @@ export function createServices(deps: ServiceDeps): Services {
     devices,
     account,
     rateLimiter,
+    health: new HealthService({ ping: () => storage.ping(), timeoutMs: 5_000 }),
   };
 }

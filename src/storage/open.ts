@@ -35,6 +35,7 @@ export function postgresPoolConfig(cfg: Extract<DatabaseConfig, { kind: 'postgre
     ...base,
     min: cfg.poolMin,
     max: cfg.poolMax,
+    connectionTimeoutMillis: cfg.connectTimeoutMs,
     types: pgTypes,
     ...(cfg.schema !== null && { options: `-c search_path=${cfg.schema}` }),
   };
@@ -110,7 +111,7 @@ async function openPostgres(cfg: Extract<DatabaseConfig, { kind: 'postgres' }>):
     const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await migrate(db, rows[0]?.schema);
+        return await migrate(db, 'postgres', rows[0]?.schema);
       } catch (err) {
         // Kysely's migrator introspects every schema of the database (has_schema_privilege on
         // each), which fails with 3F000 "schema … does not exist" when another schema is dropped
@@ -124,7 +125,38 @@ async function openPostgres(cfg: Extract<DatabaseConfig, { kind: 'postgres' }>):
   return { db, dialect: 'postgres', migrate: migrateHere };
 }
 
-export async function migrate(db: Kysely<Database>, migrationTableSchema?: string): Promise<void> {
+/**
+ * The database (or PostgreSQL schema) already holds tables and none of them is Tessera's
+ * migration record: it belongs to another program, e.g. Synapse's own `homeserver.db`.
+ */
+export class ForeignDatabaseError extends Error {
+  constructor(readonly tables: string[]) {
+    const synapse = tables.includes('events') || tables.includes('schema_version');
+    super(
+      `the database already holds tables that are not Tessera's (${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', …' : ''})` +
+        `${synapse ? ': it looks like a Synapse database' : ''}. Tessera needs a database (or PostgreSQL schema) of its own`,
+    );
+    this.name = 'ForeignDatabaseError';
+  }
+}
+
+/** Refuse to migrate a database that holds another program's tables. */
+async function refuseForeign(db: Kysely<Database>, dialect: Dialect): Promise<void> {
+  const { rows } =
+    dialect === 'sqlite'
+      ? await sql<{
+          name: string;
+        }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(db)
+      : await sql<{
+          name: string;
+        }>`select table_name as name from information_schema.tables where table_schema = current_schema()`.execute(db);
+  const tables = rows.map((r) => r.name).sort();
+  if (tables.length === 0 || tables.includes('kysely_migration')) return;
+  throw new ForeignDatabaseError(tables);
+}
+
+export async function migrate(db: Kysely<Database>, dialect: Dialect, migrationTableSchema?: string): Promise<void> {
+  await refuseForeign(db, dialect);
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
@@ -148,7 +180,7 @@ export async function migrate(db: Kysely<Database>, migrationTableSchema?: strin
 async function migrateSqlite(db: Kysely<Database>, sqlite: SQLite.Database): Promise<void> {
   sqlite.exec('BEGIN IMMEDIATE');
   try {
-    await migrate(db);
+    await migrate(db, 'sqlite');
     sqlite.exec('COMMIT');
   } catch (err) {
     if (sqlite.inTransaction) sqlite.exec('ROLLBACK');

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Dialect } from './open.js';
 import { AccessTokensRepo } from './repos/access-tokens.js';
 import { DevicesRepo } from './repos/devices.js';
@@ -22,6 +22,8 @@ export interface Storage {
   readonly uiaSessions: UiaSessionsRepo;
   readonly rateLimits: RateLimitsRepo;
   readonly usedNonces: UsedNoncesRepo;
+  /** One trivial query: resolves when the database answers. */
+  ping(): Promise<void>;
   /** Run `fn` in one transaction; the Storage it receives runs every query inside it. */
   transaction<T>(fn: (tx: Storage) => Promise<T>): Promise<T>;
 }
@@ -36,6 +38,9 @@ export function createStorage(db: Kysely<Database>, dialect: Dialect): Storage {
     uiaSessions: new UiaSessionsRepo(db),
     rateLimits: new RateLimitsRepo(db),
     usedNonces: new UsedNoncesRepo(db),
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
     transaction: (fn) =>
       db.isTransaction
         ? fn(createStorage(db, dialect))

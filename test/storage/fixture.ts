@@ -42,6 +42,7 @@ export function postgresConfig(schema: string, poolMax = 8): DatabaseConfig {
     database: null,
     poolMin: 0,
     poolMax,
+    connectTimeoutMs: 10_000,
     schema,
   };
 }

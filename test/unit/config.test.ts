@@ -215,6 +215,7 @@ database:
       database: 'synapse',
       poolMin: 2,
       poolMax: 20,
+      connectTimeoutMs: 10_000,
       schema: null,
     });
   });

@@ -55,6 +55,7 @@ function targetConfig(opts: MigrateDbOptions): DatabaseConfig {
     database: null,
     poolMin: 0,
     poolMax: 2,
+    connectTimeoutMs: 10_000,
     schema: opts.schema ?? null,
   };
 }

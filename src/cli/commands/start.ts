@@ -5,10 +5,12 @@ import { ConfigError } from '../../config/load.js';
 import { createLogger } from '../../observability/logger.js';
 import { runPrimary, WORKER_LISTENING } from '../cluster.js';
 import { DEFAULT_CONFIG, fail, resolveConfig } from '../common.js';
+import { explainDatabaseError, explainListenError, StartupError } from '../startup-errors.js';
 
 interface StartOptions {
   config?: string;
   workers?: string;
+  debug?: boolean;
 }
 
 /** `tessera start`: one process, or with --workers N a primary that keeps N workers on one port. */
@@ -18,6 +20,7 @@ export function registerStart(program: Command): void {
     .description('run the server in the foreground')
     .option('-c, --config <file>', `config file (default ./${DEFAULT_CONFIG}; written for development if missing)`)
     .option('-w, --workers <n>', 'run N worker processes sharing the listeners (node:cluster)', '1')
+    .option('--debug', 'show the stack trace of a start-up failure')
     .action((opts: StartOptions) => start(opts).catch(fail));
 }
 
@@ -31,9 +34,9 @@ function parseWorkers(value: string | undefined): number {
 
 async function start(opts: StartOptions): Promise<void> {
   // A cluster worker runs exactly what a single process runs; its primary did the rest.
-  if (cluster.isWorker) return serve(opts.config);
+  if (cluster.isWorker) return serve(opts);
   const workers = parseWorkers(opts.workers);
-  if (workers === 1) return serve(opts.config);
+  if (workers === 1) return serve(opts);
   const { loaded, path, generated } = resolveConfig(opts.config);
   const log = createLogger({ level: loaded.config.logLevel, format: loaded.config.logFormat });
   if (generated) log.info({ config: path }, `no config given: wrote a development config to ${path}`);
@@ -42,8 +45,8 @@ async function start(opts: StartOptions): Promise<void> {
 }
 
 /** One serving process: load the config, open the database, listen, stop cleanly on a signal. */
-async function serve(configPath: string | undefined): Promise<void> {
-  const { loaded, path, generated } = resolveConfig(configPath);
+async function serve(opts: StartOptions): Promise<void> {
+  const { loaded, path, generated } = resolveConfig(opts.config);
   const { config } = loaded;
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
   if (generated) {
@@ -55,8 +58,16 @@ async function serve(configPath: string | undefined): Promise<void> {
     log.info({ config: path }, 'config loaded');
   }
   if (!cluster.isWorker) for (const w of loaded.warnings) log.warn(w);
-  const app = await createApp({ config, log });
-  const urls = await app.listen();
+  const showStack = opts.debug === true || config.logLevel === 'debug' || config.logLevel === 'trace';
+  const explained = (err: unknown, message: string | null) =>
+    message === null ? err : new StartupError(message, showStack, { cause: err });
+  const app = await createApp({ config, log }).catch((err: unknown) => {
+    throw explained(err, explainDatabaseError(err, config));
+  });
+  const urls = await app.listen().catch(async (err: unknown) => {
+    await app.close().catch(() => {});
+    throw explained(err, explainListenError(err, config));
+  });
   if (cluster.isWorker) {
     log.info({ urls, worker: cluster.worker?.id }, 'worker is listening');
     process.send?.({ type: WORKER_LISTENING, urls });

@@ -4,7 +4,8 @@ import type { FuzzRequest } from './requests.js';
 /**
  * What every reply must look like (spec: client-server API, "Standard error response"): never a
  * 5xx; an error is a JSON object with string `errcode` and `error`, except a UIA 401 challenge
- * (which has `flows`); a success is JSON, except the captcha fallback's HTML page.
+ * (which has `flows`); a success is JSON, except the captcha fallback's HTML page and the plain
+ * `OK` of `GET /health` (load balancers' format, as Synapse's).
  */
 
 export interface Failure {
@@ -26,6 +27,12 @@ function isHtmlPage(req: FuzzRequest, res: RawResponse): boolean {
   return req.method === 'GET' && req.pattern.endsWith('/fallback/web') && res.contentType.startsWith('text/html');
 }
 
+function isHealthOk(req: FuzzRequest, res: RawResponse): boolean {
+  return (
+    req.method === 'GET' && req.pattern === '/health' && res.contentType.startsWith('text/plain') && res.text === 'OK'
+  );
+}
+
 /** The problem with this reply, or null when it is a proper Matrix reply. */
 export function problemWith(req: FuzzRequest, res: RawResponse | RawFailure): string | null {
   if ('error' in res) return `no reply (${res.error})`;
@@ -34,7 +41,7 @@ export function problemWith(req: FuzzRequest, res: RawResponse | RawFailure): st
   if (status < 200 || (status >= 300 && status < 400)) return 'unexpected status';
   const body = parse(res.text);
   if (status < 300) {
-    if (isHtmlPage(req, res)) return null;
+    if (isHtmlPage(req, res) || isHealthOk(req, res)) return null;
     return body !== undefined && typeof body === 'object' ? null : 'success body not JSON';
   }
   if (body === undefined || typeof body !== 'object' || body === null) return 'error body not JSON';
