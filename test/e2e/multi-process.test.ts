@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { assertError } from '../helpers/assert.js';
-import { availableBackends } from '../helpers/backends.js';
+import { backendRuns, describeOrSkip } from '../helpers/backends.js';
 import { captchaConfig, startCaptchaVerifier } from '../helpers/captcha.js';
 import type { FakeSiteverify } from '../helpers/fake-siteverify.js';
 import {
@@ -38,8 +38,8 @@ async function register(first: string, second: string, user: string) {
   return res.body as { user_id: string; access_token: string; device_id: string };
 }
 
-for (const backend of await availableBackends()) {
-  describe(`two processes on one database [${backend}]`, () => {
+for (const { backend, skip } of await backendRuns()) {
+  describeOrSkip(`two processes on one database [${backend}]`, skip, () => {
     let db: SharedDatabase;
     let verifier: FakeSiteverify;
     let a: TesseraProcess;
@@ -119,7 +119,7 @@ for (const backend of await availableBackends()) {
     });
   });
 
-  describe(`tessera start --workers 2 [${backend}]`, () => {
+  describeOrSkip(`tessera start --workers 2 [${backend}]`, skip, () => {
     let db: SharedDatabase;
     let primary: TesseraProcess;
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { availableBackends, POSTGRES_URL } from '../helpers/backends.js';
+import { backendRuns, describeOrSkip, POSTGRES_URL } from '../helpers/backends.js';
 import {
   type CliProcess,
   call,
@@ -50,8 +50,8 @@ async function isAdmin(db: SharedDatabase, userId: string): Promise<number | und
   }
 }
 
-for (const backend of await availableBackends()) {
-  describe(`tessera register-user [${backend}]`, () => {
+for (const { backend, skip } of await backendRuns()) {
+  describeOrSkip(`tessera register-user [${backend}]`, skip, () => {
     let db: SharedDatabase;
     let server: TesseraProcess;
     let config: string;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { stringify } from 'yaml';
-import { availableBackends, POSTGRES_URL } from '../helpers/backends.js';
+import { POSTGRES_URL, postgresSkip } from '../helpers/backends.js';
 import { freePort, spawnTessera } from '../helpers/processes.js';
 
 /**
@@ -15,7 +15,7 @@ import { freePort, spawnTessera } from '../helpers/processes.js';
  * itself), and never a hang.
  */
 
-const HAS_POSTGRES = (await availableBackends()).includes('postgres');
+const pgSkip = await postgresSkip();
 const STACK_LINE = /^\s+at /m;
 
 describe('start-up errors an operator can act on', () => {
@@ -53,7 +53,6 @@ describe('start-up errors an operator can act on', () => {
   }
 
   const postgres = (args: Record<string, unknown>) => ({ database: { name: 'psycopg2', args } });
-  const pgSkip = HAS_POSTGRES ? false : 'PostgreSQL is not reachable';
 
   it('PostgreSQL refuses the connection', async () => {
     const closed = await freePort();

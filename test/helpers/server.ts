@@ -1,12 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe } from 'node:test';
 import { type App, createApp } from '../../src/app.js';
 import type { Config } from '../../src/config/config.js';
 import { validateConfig } from '../../src/config/load.js';
 import type { Clock } from '../../src/util/clock.js';
-import { availableBackends, type Backend, dropSchema, POSTGRES_URL, uniqueSchemaName } from './backends.js';
+import { type Backend, backendRuns, describeOrSkip, dropSchema, POSTGRES_URL, uniqueSchemaName } from './backends.js';
 
 export type { Backend } from './backends.js';
 
@@ -155,7 +154,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
  * The suite body gets the backend to pass to startServer.
  */
 export async function describeEachBackend(name: string, fn: (backend: Backend) => void): Promise<void> {
-  for (const backend of await availableBackends()) {
-    describe(`${name} [${backend}]`, () => fn(backend));
+  for (const { backend, skip } of await backendRuns()) {
+    describeOrSkip(`${name} [${backend}]`, skip, () => fn(backend));
   }
 }

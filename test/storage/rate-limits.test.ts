@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import type { OpenDatabase } from '../../src/storage/open.js';
 import { createStorage } from '../../src/storage/storage.js';
-import { availableBackends } from '../helpers/backends.js';
+import { backendRuns, describeOrSkip } from '../helpers/backends.js';
 import { NOW, openFixture, type StorageFixture, uniq } from './fixture.js';
 
 // The leaky-bucket repository (Synapse's synapse/api/ratelimiting.py rule), once per backend:
 // allowed when max(0, level - elapsed_s * rate) + 1 <= burst.
-for (const backend of await availableBackends()) {
-  describe(`rate-limit buckets [${backend}]`, () => {
+for (const { backend, skip } of await backendRuns()) {
+  describeOrSkip(`rate-limit buckets [${backend}]`, skip, () => {
     let f: StorageFixture;
     before(async () => {
       f = await openFixture(backend);
