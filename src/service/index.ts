@@ -5,6 +5,9 @@ import { UiaEngine } from '../uia/engine.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import { AccountService } from './account.js';
+import { AdminAccountService } from './admin-accounts.js';
+import { AdminDeviceService } from './admin-devices.js';
+import { AdminUserService } from './admin-users.js';
 import { type CaptchaVerifier, createSiteverifyClient } from './captcha.js';
 import { DeviceService } from './devices.js';
 import { LoginService } from './login.js';
@@ -44,6 +47,9 @@ export interface Services {
   devices: DeviceService;
   account: AccountService;
   rateLimiter: RateLimiter;
+  adminUsers: AdminUserService;
+  adminAccounts: AdminAccountService;
+  adminDevices: AdminDeviceService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -78,6 +84,9 @@ export function createServices(deps: ServiceDeps): Services {
   const devices = new DeviceService({ storage, tokens, reauth });
   const account = new AccountService({ storage, config, users, tokens, reauth });
   const login = new LoginService({ storage, config, passwordAuth, sessions, rateLimiter });
+  const adminUsers = new AdminUserService({ storage, config, hasher, users, tokens });
+  const adminAccounts = new AdminAccountService({ storage, config, clock, random, hasher, tokens });
+  const adminDevices = new AdminDeviceService({ storage, config, devices });
   return {
     config,
     clock,
@@ -92,5 +101,8 @@ export function createServices(deps: ServiceDeps): Services {
     devices,
     account,
     rateLimiter,
+    adminUsers,
+    adminAccounts,
+    adminDevices,
   };
 }
