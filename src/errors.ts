@@ -34,6 +34,7 @@ export const ERRCODE_STATUS = {
   M_UNSUPPORTED_ROOM_VERSION: 400,
   M_RESOURCE_LIMIT_EXCEEDED: 403,
   M_INVALID_TOKEN: 401,
+  M_USER_LOCKED: 401,
 } as const;
 
 export type ErrCode = keyof typeof ERRCODE_STATUS;

@@ -39,6 +39,19 @@ export const MAX_PASSWORD_LENGTH = 512;
  */
 export const MAX_DELETE_DEVICES = 1000;
 
+/** A display name set through the admin API or shared-secret registration (Synapse's MAX_DISPLAYNAME_LEN; 400). */
+export const MAX_DISPLAYNAME_LENGTH = 256;
+
+/** An avatar URL set through the admin API (Synapse's MAX_AVATAR_URL_LEN; 400). */
+export const MAX_AVATAR_URL_LENGTH = 1000;
+
+/**
+ * Most accounts on one page of `GET /_synapse/admin/v2/users` (Tessera; Synapse sets no
+ * limit). A larger `limit` is served as this many, with `next_token` to the rest: a page is
+ * always a bounded query.
+ */
+export const MAX_ADMIN_USER_PAGE = 1000;
+
 /**
  * An access or refresh token (Tessera), in UTF-16 units. Tessera's tokens are 47 ASCII
  * characters (a 4-character prefix and 32 random bytes in base64url, src/service/tokens.ts);

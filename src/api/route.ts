@@ -2,8 +2,12 @@ import type { Static, TSchema } from 'typebox';
 import type { Services } from '../service/index.js';
 import type { Requester } from '../service/tokens.js';
 
-/** Whether a route needs an access token (spec: "Client Authentication"). */
-export type AuthMode = 'none' | 'optional' | 'required';
+/**
+ * Whether a route needs an access token (spec: "Client Authentication"). 'admin': a token of
+ * a server admin (Synapse's admin API, docs/usage/administration/admin_api): no token is 401
+ * as for 'required', another user's token 403 M_FORBIDDEN before the handler runs.
+ */
+export type AuthMode = 'none' | 'optional' | 'required' | 'admin';
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 /** Path prefixes of the client-server API versions a route may be served under. */
@@ -30,8 +34,8 @@ export interface RouteContext<B, Q, P, A extends AuthMode> {
   body: B;
   query: Q;
   params: P;
-  /** The token owner: present when `auth` is 'required', maybe when 'optional'. */
-  requester: A extends 'required' ? Requester : Requester | null;
+  /** The token owner: present when `auth` is 'required' or 'admin', maybe when 'optional'. */
+  requester: A extends 'required' | 'admin' ? Requester : Requester | null;
   remoteIp: string;
   services: Services;
   /** Request headers (lower-case names). */

@@ -1,4 +1,9 @@
+import { adminDeviceRoutes } from './admin/devices.js';
 import { adminRegisterRoutes } from './admin/register.js';
+import { serverVersionRoutes } from './admin/server-version.js';
+import { adminUserAccountRoutes } from './admin/user-account.js';
+import { adminUserRoutes } from './admin/users.js';
+import { whoisRoutes } from './admin/whois.js';
 import { accountRoutes } from './client/account.js';
 import { authFallbackRoutes } from './client/auth-fallback.js';
 import { deviceRoutes } from './client/devices.js';
@@ -24,4 +29,9 @@ export const allRoutes: Route[] = [
   ...refreshRoutes,
   ...adminRegisterRoutes,
   ...healthRoutes,
+  ...serverVersionRoutes,
+  ...adminUserRoutes,
+  ...adminUserAccountRoutes,
+  ...adminDeviceRoutes,
+  ...whoisRoutes,
 ];

@@ -162,10 +162,14 @@ export function buildServer(opts: ServerOptions): HttpServer {
           let requester = null;
           if (route.auth !== 'none') {
             const token = extractToken(req.headers.authorization, req.query);
-            if (route.auth === 'required' || token !== null) {
+            if (route.auth !== 'optional' || token !== null) {
               // Cache hit: no await, no microtask hop (measurable on whoami; bench/).
               requester =
                 (token !== null && services.tokens.peek(token)) || (await requireRequester(services.tokens, token));
+            }
+            // Synapse's admin API: only server admins, refused before the handler can change anything.
+            if (route.auth === 'admin' && requester?.isAdmin !== true) {
+              throw new MatrixError('M_FORBIDDEN', 'You are not a server admin');
             }
           }
           let result = route.handler({

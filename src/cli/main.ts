@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { TESSERA_VERSION } from '../util/version.js';
 import { registerGenerateConfig } from './commands/generate-config.js';
 import { registerMigrateDb } from './commands/migrate-db.js';
 import { registerRegisterUser } from './commands/register-user.js';
@@ -8,12 +8,9 @@ import { registerStart } from './commands/start.js';
 
 /** The `tessera` command line: one file per command under ./commands/. */
 export function buildProgram(): Command {
-  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
   const program = new Command('tessera')
     .description('Tessera: the account service of a Matrix homeserver')
-    .version(version)
+    .version(TESSERA_VERSION)
     // An unknown command is an error followed by the list of commands, not a silent exit.
     .showHelpAfterError();
   registerStart(program);

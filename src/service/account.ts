@@ -70,11 +70,7 @@ export class AccountService {
     const { userId, deviceId } = req.requester;
     const forgotten = await storage.transaction(async (tx) => {
       await this.deps.reauth.consume(tx, success);
-      await tx.users.updatePasswordHash(userId, hash);
-      // New credentials: the registration's retry window closes (RegistrationService.loginAgain).
-      await tx.uiaSessions.deleteRegistrationsOf(userId);
-      if (!logoutDevices) return [];
-      return deleteDevicesIn(tx, userId, await tx.devices.listIdsByUser(userId, deviceId));
+      return setPasswordIn(tx, userId, hash, logoutDevices ? { keepDevice: deviceId } : null);
     });
     tokens.forget(forgotten);
   }
@@ -94,16 +90,42 @@ export class AccountService {
       body,
       remoteIp,
     });
-    const { userId } = requester;
     const forgotten = await storage.transaction(async (tx) => {
       await this.deps.reauth.consume(tx, success);
-      await tx.uiaSessions.deleteRegistrationsOf(userId);
-      // Deactivate first: a login racing this transaction then fails its password check, and
-      // a token it slipped in anyway is refused by validation (the owner is deactivated).
-      await tx.users.deactivate(userId);
-      return deleteAllDevicesIn(tx, userId);
+      return deactivateIn(tx, requester.userId);
     });
     tokens.forget(forgotten);
     return 'success';
   }
+}
+
+/**
+ * Set an account's password hash inside the caller's transaction (the user's own change, and
+ * Synapse's admin API). The registration's retry window closes (RegistrationService.loginAgain).
+ * `logout` null keeps every device; otherwise every device but `keepDevice` (null: all) goes
+ * with its tokens. Returns the access-token hashes deleted, to forget after commit.
+ */
+export async function setPasswordIn(
+  tx: Storage,
+  userId: string,
+  hash: string,
+  logout: { keepDevice: string | null } | null,
+): Promise<string[]> {
+  await tx.users.updatePasswordHash(userId, hash);
+  await tx.uiaSessions.deleteRegistrationsOf(userId);
+  if (logout === null) return [];
+  return deleteDevicesIn(tx, userId, await tx.devices.listIdsByUser(userId, logout.keepDevice));
+}
+
+/**
+ * Deactivate an account inside the caller's transaction (the user's own request, and Synapse's
+ * admin API): every device and token goes, the password is dropped, the id is never reused.
+ * Returns the access-token hashes deleted, to forget after commit.
+ */
+export async function deactivateIn(tx: Storage, userId: string): Promise<string[]> {
+  await tx.uiaSessions.deleteRegistrationsOf(userId);
+  // Deactivate first: a login racing this transaction then fails its password check, and a
+  // token it slipped in anyway is refused by validation (the owner is deactivated).
+  await tx.users.deactivate(userId);
+  return deleteAllDevicesIn(tx, userId);
 }

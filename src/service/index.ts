@@ -5,6 +5,9 @@ import { UiaEngine } from '../uia/engine.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import { AccountService } from './account.js';
+import { AdminAccountService } from './admin-accounts.js';
+import { AdminDeviceService } from './admin-devices.js';
+import { AdminUserService } from './admin-users.js';
 import { type CaptchaVerifier, createSiteverifyClient } from './captcha.js';
 import { DeviceService } from './devices.js';
 import { HealthService } from './health.js';
@@ -46,6 +49,9 @@ export interface Services {
   account: AccountService;
   rateLimiter: RateLimiter;
   health: HealthService;
+  adminUsers: AdminUserService;
+  adminAccounts: AdminAccountService;
+  adminDevices: AdminDeviceService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -80,6 +86,9 @@ export function createServices(deps: ServiceDeps): Services {
   const devices = new DeviceService({ storage, tokens, reauth });
   const account = new AccountService({ storage, config, users, tokens, reauth });
   const login = new LoginService({ storage, config, passwordAuth, sessions, rateLimiter });
+  const adminUsers = new AdminUserService({ storage, config, hasher, users, tokens });
+  const adminAccounts = new AdminAccountService({ storage, config, clock, random, hasher, tokens });
+  const adminDevices = new AdminDeviceService({ storage, config, devices });
   return {
     config,
     clock,
@@ -95,5 +104,8 @@ export function createServices(deps: ServiceDeps): Services {
     account,
     rateLimiter,
     health: new HealthService({ ping: () => storage.ping(), timeoutMs: 5_000 }),
+    adminUsers,
+    adminAccounts,
+    adminDevices,
   };
 }

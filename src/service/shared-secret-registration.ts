@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/config.js';
 import { MatrixError } from '../errors.js';
+import { MAX_DISPLAYNAME_LENGTH } from '../limits.js';
 import type { Storage } from '../storage/storage.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
@@ -14,8 +15,6 @@ export const NONCE_LIFETIME_MS = 60_000;
 const CLOCK_SKEW_MS = 5_000;
 /** Synapse refuses longer usernames and passwords here ("Invalid username" / "Invalid password"). */
 const MAX_FIELD_LENGTH = 512;
-/** Synapse's MAX_DISPLAYNAME_LEN. */
-const MAX_DISPLAYNAME_LENGTH = 256;
 /** Synapse's UserTypes.ALL_USER_TYPES. */
 const USER_TYPES = new Set(['support', 'bot']);
 

@@ -171,6 +171,12 @@ export class TokenService {
       isAdmin: owner.is_admin === 1,
       tokenHash: hash,
     };
+    if (owner.locked === 1 && opts.allowExpired !== true) {
+      // Synapse's admin API "locked" (spec v1.8 M_USER_LOCKED): every request but logout is
+      // refused, as a soft logout, until an admin unlocks the account. Never cached.
+      this.cache.delete(hash);
+      throw new MatrixError('M_USER_LOCKED', 'User account has been locked', { soft_logout: true });
+    }
     if (owner.expires_ts !== null && owner.expires_ts <= now) {
       this.cache.delete(hash);
       if (opts.allowExpired === true) return requester;
@@ -215,6 +221,16 @@ export class TokenService {
   /** Forget cached validations of these token hashes (after the rows were deleted). */
   forget(hashes: Iterable<string>): void {
     for (const h of hashes) this.cache.delete(h);
+  }
+
+  /**
+   * Forget every cached validation of `userId`'s tokens, so a change of the account (admin
+   * flag, lock, deactivation) applies to this process's next request at once; other processes
+   * see it within the cache lifetime. A walk over at most `cacheMaxEntries` entries, for rare
+   * admin operations only.
+   */
+  forgetUser(userId: string): void {
+    for (const [hash, entry] of this.cache) if (entry.requester.userId === userId) this.cache.delete(hash);
   }
 
   /** Revoke one access token (logout). */

@@ -19,6 +19,8 @@ export interface RegisterInput {
   userType?: string | null;
   /** A display name chosen by the operator who creates the account. */
   displayName?: string | null;
+  /** An avatar URL chosen by the operator who creates the account (admin API). */
+  avatarUrl?: string | null;
   /** Log the new account in (a device and an access token) unless `inhibit_login`. */
   login: { deviceId: string | null; initialDisplayName: string | null; refreshToken: boolean } | null;
   /**
@@ -111,6 +113,7 @@ export class UserService {
             isAdmin: input.isAdmin,
             userType: input.userType ?? null,
             displayName: input.displayName ?? null,
+            avatarUrl: input.avatarUrl ?? null,
             createdTs: clock.now(),
           });
           if (!created) return null;

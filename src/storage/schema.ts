@@ -21,6 +21,14 @@ export interface UsersTable {
   user_type: string | null;
   /** The display name given when an operator created the account (0007). */
   displayname: string | null;
+  /** 1: the account's tokens are refused with M_USER_LOCKED (Synapse's admin API; 0009). */
+  locked: number;
+  /** 1: shadow-banned (Synapse's admin API; recorded and reported only; 0009). */
+  shadow_banned: number;
+  /** 1: deactivated with `erase` (Synapse's admin API; 0009). */
+  erased: number;
+  /** The avatar an operator set through the admin API (0009). */
+  avatar_url: string | null;
 }
 
 export interface DevicesTable {

@@ -14,7 +14,15 @@ import {
   strayRequest,
   type TokenMode,
 } from '../helpers/fuzz/requests.js';
-import { type Identity, isDestructive, type Pools, routeKey, takesToken } from '../helpers/fuzz/templates.js';
+import {
+  type Identity,
+  isDestructive,
+  isDestructiveAdmin,
+  type Pools,
+  routeKey,
+  takesToken,
+  wantsAdmin,
+} from '../helpers/fuzz/templates.js';
 import { describeEachBackend, startServer, type TestServer, UNLIMITED_RATES } from '../helpers/server.js';
 import { v1Password } from '../helpers/users.js';
 
@@ -55,7 +63,7 @@ const routes: (RouteUnderTest & { auth: string })[] = allRoutes.flatMap((r) =>
 );
 
 function newPools(): Pools {
-  return { sessions: [], refreshTokens: [], deviceIds: [] };
+  return { sessions: [], refreshTokens: [], deviceIds: [], userIds: [] };
 }
 
 function remember(target: Target, list: string[], value: unknown, keep: (v: string) => boolean): void {
@@ -65,7 +73,7 @@ function remember(target: Target, list: string[], value: unknown, keep: (v: stri
 }
 
 /** Keep sessions, refresh tokens and device ids from a reply for later requests to the same server. */
-function harvest(target: Target, res: RawResponse | RawFailure, shared: Identity): void {
+function harvest(target: Target, res: RawResponse | RawFailure, shared: Identity, sharedAdmin: Identity): void {
   if ('error' in res || !res.contentType.startsWith('application/json')) return;
   let body: Record<string, unknown>;
   try {
@@ -78,6 +86,15 @@ function harvest(target: Target, res: RawResponse | RawFailure, shared: Identity
   remember(target, target.pools.refreshTokens, body.refresh_token, () => true);
   // Never the shared account's device: logging in with its id would revoke the shared token.
   remember(target, target.pools.deviceIds, body.device_id, (id) => id !== shared.deviceId);
+  // Accounts the admin endpoints may reset, deactivate or log out: never the shared ones.
+  remember(target, target.pools.userIds, body.user_id, (id) => id !== shared.userId && id !== sharedAdmin.userId);
+}
+
+/** A fuzz account that is a server admin (set in the database, as an operator's tool would). */
+async function registerAdmin(s: TestServer, rng: Rng): Promise<Identity> {
+  const identity = await registerIdentity(s, rng);
+  await s.app.storage.users.updateAdmin(identity.userId, true);
+  return identity;
 }
 
 async function registerIdentity(s: TestServer, rng: Rng): Promise<Identity> {
@@ -108,12 +125,15 @@ await describeEachBackend('fuzzed requests', (backend) => {
   let captcha: Target;
   let captchaServer: CaptchaServer;
   let shared: Identity;
+  let sharedAdmin: Identity;
   before(async () => {
     const server = await startServer({ backend, config: { ...UNLIMITED_RATES, allow_guest_access: true } });
     open = { server, agent: createAgent(CONCURRENCY), pools: newPools(), harvested: 0 };
     captchaServer = await startCaptchaServer(backend);
     captcha = { server: captchaServer.server, agent: createAgent(CONCURRENCY), pools: newPools(), harvested: 0 };
     shared = await registerIdentity(server, new Rng(SEED));
+    sharedAdmin = await registerAdmin(server, new Rng(SEED + 1));
+    open.pools.userIds.push((await registerIdentity(server, new Rng(SEED + 2))).userId);
   });
   after(async () => {
     open.agent.destroy();
@@ -148,7 +168,10 @@ await describeEachBackend('fuzzed requests', (backend) => {
         if (CAPTCHA_KEYS.has(route.key) && rng.chance(0.4)) target = captcha;
         const token = target === open ? tokenMode(rng, route) : 'none';
         valid = token === 'valid';
-        const me = valid && isDestructive(route.key) ? await registerIdentity(open.server, rng) : shared;
+        let me = valid && isDestructive(route.key) ? await registerIdentity(open.server, rng) : shared;
+        if (wantsAdmin(route.key, route.auth)) {
+          me = valid && isDestructiveAdmin(route.key) ? await registerAdmin(open.server, rng) : sharedAdmin;
+        }
         req = buildRequest(rng, route, { rng, me, pools: target.pools }, token);
         if (target === captcha) req.label = `captcha-server ${req.label}`;
       }
@@ -169,7 +192,7 @@ await describeEachBackend('fuzzed requests', (backend) => {
       if (valid && status === 401 && !('error' in res) && res.text.includes('M_UNKNOWN_TOKEN')) unknownToken++;
       const problem = problemWith(req, res);
       if (problem !== null) failures.push(failureOf(req, res, problem));
-      harvest(target, res, shared);
+      harvest(target, res, shared, sharedAdmin);
     };
     const worker = async () => {
       while (next < REQUESTS) await one(next++);
@@ -191,6 +214,14 @@ await describeEachBackend('fuzzed requests', (backend) => {
       token: shared.token,
     });
     assert.equal(whoami.status, 200, `the shared fuzz account's token stopped working: ${JSON.stringify(whoami.body)}`);
+    const adminWhoami = await open.server.request('GET', '/_synapse/admin/v2/users?limit=1', undefined, {
+      token: sharedAdmin.token,
+    });
+    assert.equal(
+      adminWhoami.status,
+      200,
+      `the shared admin's token stopped working: ${JSON.stringify(adminWhoami.body)}`,
+    );
 
     const dump = process.env.TESSERA_FUZZ_REPORT;
     if (dump)

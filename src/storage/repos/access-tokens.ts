@@ -19,6 +19,8 @@ export interface TokenOwner {
   is_guest: number;
   is_admin: number;
   deactivated: number;
+  /** 1 when an admin locked the account (0009). */
+  locked: number;
   /** The refresh token this token was issued with, and whether that one was already used. */
   refresh_token_id: string | null;
   refresh_used: number | null;
@@ -55,6 +57,7 @@ export class AccessTokensRepo {
         'u.is_guest',
         'u.is_admin',
         'u.deactivated',
+        'u.locked',
         't.refresh_token_id',
         'r.used as refresh_used',
       ])

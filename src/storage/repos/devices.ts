@@ -37,6 +37,16 @@ export class DevicesRepo {
     return this.db.selectFrom('devices').selectAll().where('user_id', '=', userId).orderBy('device_id').execute();
   }
 
+  /** When any device of the user was last seen (Synapse's admin API `last_seen_ts`), or null. */
+  async lastSeenTs(userId: string): Promise<number | null> {
+    const row = await this.db
+      .selectFrom('devices')
+      .select((eb) => eb.fn.max('last_seen_ts').as('last'))
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return row?.last === null || row?.last === undefined ? null : Number(row.last);
+  }
+
   /** Ids of a user's devices, optionally all but one (password change keeps the caller's). */
   async listIdsByUser(userId: string, exceptDeviceId: string | null = null): Promise<string[]> {
     let q = this.db.selectFrom('devices').select('device_id').where('user_id', '=', userId);

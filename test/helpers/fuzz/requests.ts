@@ -1,6 +1,6 @@
 import { contentType, mutateBody, wholeBody } from './mutate.js';
 import type { Rng } from './random.js';
-import { bodyTemplate, queryTemplate, type TemplateContext } from './templates.js';
+import { bodyTemplate, queryTemplate, someUserId, type TemplateContext } from './templates.js';
 import { type Labelled, pathParam, queryValue, toJson } from './values.js';
 
 /** One fuzzed HTTP request, exactly as it goes on the wire, and what it is made of. */
@@ -27,6 +27,13 @@ export interface RouteUnderTest {
 function fillParams(rng: Rng, path: string, t: TemplateContext, labels: string[]): string {
   return path.replace(/:([A-Za-z]+)/g, (_, name: string) => {
     if (name === 'stage' && rng.chance(0.6)) return 'm.login.recaptcha';
+    if (name === 'userId') {
+      const id = someUserId(t);
+      if (id !== null) {
+        labels.push('param-user-id');
+        return rng.chance(0.5) ? encodeURIComponent(id) : id;
+      }
+    }
     if (name === 'deviceId' && rng.chance(0.5)) {
       labels.push('param-own-device');
       return encodeURIComponent(t.me.deviceId);
@@ -37,7 +44,20 @@ function fillParams(rng: Rng, path: string, t: TemplateContext, labels: string[]
   });
 }
 
-const QUERY_NAMES = ['kind', 'username', 'session', 'access_token', 'unknown'] as const;
+const QUERY_NAMES = [
+  'kind',
+  'username',
+  'session',
+  'access_token',
+  'unknown',
+  'from',
+  'limit',
+  'guests',
+  'deactivated',
+  'order_by',
+  'dir',
+  'not_user_type',
+] as const;
 
 /** Mutate query parameters (name, value-already-encoded) in place; returns the labels. */
 function mutateQuery(rng: Rng, query: [string, string][]): string[] {

@@ -20,6 +20,8 @@ export interface Pools {
   sessions: string[];
   refreshTokens: string[];
   deviceIds: string[];
+  /** Accounts the admin endpoints may act on: never the shared fuzz accounts. */
+  userIds: string[];
 }
 
 export interface TemplateContext {
@@ -109,6 +111,23 @@ function v1RegisterBody(t: TemplateContext): JsonObject {
   ]);
 }
 
+/** Synapse's admin API, for `routeKey`s under /_synapse/admin. */
+const A = '/_synapse/admin';
+
+function putUserBody(t: TemplateContext): JsonObject {
+  const body: JsonObject = {};
+  if (t.rng.chance(0.4)) body.password = 'admin set password';
+  if (t.rng.chance(0.3)) body.logout_devices = t.rng.chance(0.5);
+  if (t.rng.chance(0.3)) body.admin = t.rng.chance(0.5);
+  if (t.rng.chance(0.2)) body.deactivated = t.rng.chance(0.5);
+  if (t.rng.chance(0.2)) body.locked = t.rng.chance(0.3);
+  if (t.rng.chance(0.3)) body.displayname = t.rng.pick(['Fuzzy', '']);
+  if (t.rng.chance(0.2)) body.avatar_url = 'mxc://localhost/fuzz';
+  if (t.rng.chance(0.2)) body.user_type = t.rng.pick<FuzzValue>(['bot', 'support', null, 'wizard']);
+  if (t.rng.chance(0.1)) body.threepids = t.rng.pick<FuzzValue>([[], [{ medium: 'email', address: 'a@b.c' }]]);
+  return body;
+}
+
 /** Body templates by route key (see routeKey). Routes without a body have none. */
 const BODIES: Record<string, Template> = {
   'POST /v1-register': v1RegisterBody,
@@ -129,6 +148,21 @@ const BODIES: Record<string, Template> = {
   'PUT /devices/:deviceId': (t) => ({ display_name: t.rng.pick<FuzzValue>(['Fuzz tablet', null]) }),
   'DELETE /devices/:deviceId': (t) => reauth(t),
   'POST /delete_devices': (t) => ({ devices: [someDeviceId(t), 'NOPE'], ...reauth(t) }),
+  [`PUT ${A}/v2/users/:userId`]: putUserBody,
+  [`PUT ${A}/v1/users/:userId/admin`]: (t) => ({ admin: t.rng.chance(0.5) }),
+  [`POST ${A}/v1/reset_password/:userId`]: (t) => ({
+    new_password: 'admin reset password',
+    ...(t.rng.chance(0.5) && { logout_devices: t.rng.chance(0.5) }),
+  }),
+  [`POST ${A}/v1/deactivate/:userId`]: (t) => (t.rng.chance(0.5) ? {} : { erase: t.rng.chance(0.5) }),
+  [`POST ${A}/v1/users/:userId/login`]: (t) => (t.rng.chance(0.5) ? {} : { valid_until_ms: Date.now() + 60_000 }),
+  [`POST ${A}/v1/users/:userId/shadow_ban`]: () => ({}),
+  [`DELETE ${A}/v1/users/:userId/shadow_ban`]: () => ({}),
+  [`PUT ${A}/v2/users/:userId/devices/:deviceId`]: (t) => ({
+    display_name: t.rng.pick<FuzzValue>(['Fuzz admin', null]),
+  }),
+  [`DELETE ${A}/v2/users/:userId/devices/:deviceId`]: () => ({}),
+  [`POST ${A}/v2/users/:userId/delete_devices`]: (t) => ({ devices: [someDeviceId(t), 'NOPE'] }),
   'POST /auth/:stage/fallback/web': (t) => ({
     session: t.pools.sessions.length > 0 ? t.rng.pick(t.pools.sessions) : 'no-such-session',
     response: t.rng.pick(['good', 'bad']),
@@ -139,6 +173,19 @@ const BODIES: Record<string, Template> = {
 const QUERIES: Record<string, (t: TemplateContext) => Record<string, string>> = {
   'POST /register': (t) => (t.rng.chance(0.5) ? {} : { kind: t.rng.pick(['user', 'guest']) }),
   'GET /register/available': (t) => ({ username: t.rng.chance(0.7) ? freshName(t) : t.me.userId }),
+  [`GET ${A}/v2/users`]: (t) => {
+    const q: Record<string, string> = {};
+    if (t.rng.chance(0.5)) q.from = String(t.rng.int(5));
+    if (t.rng.chance(0.5)) q.limit = String(t.rng.int(20));
+    if (t.rng.chance(0.3)) q.guests = t.rng.pick(['true', 'false']);
+    if (t.rng.chance(0.3)) q.deactivated = t.rng.pick(['true', 'false']);
+    if (t.rng.chance(0.3)) q.name = t.rng.pick(['fuzz', 'fz', '%25', '_']);
+    if (t.rng.chance(0.2)) q.user_id = encodeURIComponent('@fuzz');
+    if (t.rng.chance(0.3)) q.order_by = t.rng.pick(['name', 'creation_ts', 'last_seen_ts', 'displayname', 'admin']);
+    if (t.rng.chance(0.3)) q.dir = t.rng.pick(['f', 'b']);
+    return q;
+  },
+  [`GET ${A}/v1/username_available`]: (t) => ({ username: t.rng.chance(0.7) ? freshName(t) : 'fuzzer' }),
   'GET /auth/:stage/fallback/web': (t) => ({
     session: t.pools.sessions.length > 0 ? encodeURIComponent(t.rng.pick(t.pools.sessions)) : 'no-such-session',
   }),
@@ -166,6 +213,14 @@ export const KNOWN_FIELDS = [
   'response',
   'medium',
   'address',
+  'admin',
+  'deactivated',
+  'locked',
+  'displayname',
+  'avatar_url',
+  'user_type',
+  'threepids',
+  'valid_until_ms',
 ] as const;
 
 /** `POST /_matrix/client/r0/register` → `POST /register`; the 2014 API's register is `/v1-register`. */
@@ -189,6 +244,37 @@ export function isDestructive(key: string): boolean {
   return /^(POST \/logout|POST \/logout\/all|POST \/account\/(password|deactivate)|DELETE \/devices\/|POST \/delete_devices)/.test(
     key,
   );
+}
+
+/**
+ * Admin endpoints that may end the acting admin's own session or account when they name it
+ * (password, deactivation, devices): each gets a fresh admin. The others use the shared admin.
+ */
+export function isDestructiveAdmin(key: string): boolean {
+  return /^(PUT \/_synapse\/admin\/v2\/users\/:userId$|POST \/_synapse\/admin\/v1\/(reset_password|deactivate)\/|DELETE \/_synapse\/admin\/v2\/users\/:userId\/devices\/|POST \/_synapse\/admin\/v2\/users\/:userId\/delete_devices)/.test(
+    key,
+  );
+}
+
+/** Routes that act for a server admin: their valid token is an admin's (whois also serves others). */
+export function wantsAdmin(key: string, auth: string): boolean {
+  return auth === 'admin' || key.includes('/whois/');
+}
+
+/** A user id for an admin path: mostly a victim account, sometimes the admin itself, unknown or remote. */
+export function someUserId(t: TemplateContext): string | null {
+  const choice = t.rng.weighted([
+    [45, 'victim'],
+    [15, 'self'],
+    [10, 'unknown'],
+    [10, 'remote'],
+    [20, 'random'],
+  ] as const);
+  if (choice === 'victim' && t.pools.userIds.length > 0) return t.rng.pick(t.pools.userIds);
+  if (choice === 'self') return t.me.userId;
+  if (choice === 'unknown') return `@${freshName(t)}:localhost`;
+  if (choice === 'remote') return '@someone:elsewhere.example';
+  return null;
 }
 
 /** Endpoints that read an access token: `auth` other than 'none', and logout (which reads it itself). */

@@ -1,0 +1,221 @@
+import { MatrixError } from '../../errors.js';
+import { MAX_ADMIN_USER_PAGE } from '../../limits.js';
+import type { AdminUserView, PutUserInput } from '../../service/admin-users.js';
+import { USER_ORDER_COLUMNS, type UserListRow, type UserOrder } from '../../storage/repos/users.js';
+import { adminPath, defineRoute, type Route, reply } from '../route.js';
+import {
+  AnyObject,
+  AnyQuery,
+  type Body,
+  optionalBoolean,
+  optionalString,
+  type Query,
+  queryBoolean,
+  queryChoice,
+  queryNonNegativeInteger,
+  queryString,
+  queryStrings,
+  requiredQueryString,
+  requireKeys,
+} from './params.js';
+
+type UserParams = { userId: string };
+
+/**
+ * `GET /v2/users/<user_id>` and the answer of PUT, with Synapse's fields. `creation_ts` is in
+ * seconds here and in milliseconds in the list, as Synapse answers (its docs' examples too).
+ * Tessera keeps no 3PIDs, external ids, consent or appservice data: those are empty or null.
+ */
+function userJson(u: AdminUserView) {
+  return {
+    name: u.user_id,
+    displayname: u.displayname,
+    avatar_url: u.avatar_url,
+    threepids: [],
+    external_ids: [],
+    is_guest: u.is_guest === 1,
+    admin: u.is_admin === 1,
+    deactivated: u.deactivated === 1,
+    erased: u.erased === 1,
+    shadow_banned: u.shadow_banned === 1,
+    locked: u.locked === 1,
+    suspended: false,
+    creation_ts: Math.floor(Number(u.created_ts) / 1000),
+    appservice_id: null,
+    consent_server_notice_sent: null,
+    consent_version: null,
+    consent_ts: null,
+    user_type: u.user_type,
+    last_seen_ts: u.last_seen_ts,
+  };
+}
+
+/** One account of `GET /v2/users` (Synapse's fields; `creation_ts` in milliseconds). */
+function listedJson(u: UserListRow) {
+  return {
+    name: u.user_id,
+    user_type: u.user_type,
+    is_guest: u.is_guest === 1,
+    admin: u.is_admin === 1,
+    deactivated: u.deactivated === 1,
+    shadow_banned: u.shadow_banned === 1,
+    displayname: u.displayname,
+    avatar_url: u.avatar_url,
+    creation_ts: Number(u.created_ts),
+    erased: u.erased === 1,
+    last_seen_ts: u.last_seen_ts,
+    locked: u.locked === 1,
+  };
+}
+
+/** Tessera keeps no third-party ids or SSO ids: an empty list is accepted, entries are refused. */
+function noIdentifiers(body: Body, key: string, required: readonly string[]): void {
+  const value = body[key];
+  if (value === undefined || value === null) return;
+  if (!Array.isArray(value)) throw new MatrixError('M_INVALID_PARAM', `${key} must be a list`);
+  for (const item of value) {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      throw new MatrixError('M_INVALID_PARAM', `${key} must be a list of objects`);
+    }
+    requireKeys(item as Body, required);
+  }
+  if (value.length > 0) throw new MatrixError('M_INVALID_PARAM', `Tessera does not store ${key}`);
+}
+
+/** The body of PUT /v2/users/<user_id>, checked in Synapse's order with its messages. */
+function parsePutUser(body: Body): PutUserInput {
+  noIdentifiers(body, 'threepids', ['medium', 'address']);
+  noIdentifiers(body, 'external_ids', ['auth_provider', 'external_id']);
+  const userType = body.user_type;
+  if (userType !== undefined && userType !== null && typeof userType !== 'string') {
+    throw new MatrixError('M_UNKNOWN', 'Invalid user type');
+  }
+  const admin = optionalBoolean(body, 'admin', "Param 'admin' must be a boolean, if given", undefined, 'M_BAD_JSON');
+  const password = optionalString(body, 'password', 'Invalid password');
+  const logoutDevices = optionalBoolean(
+    body,
+    'logout_devices',
+    "'logout_devices' parameter is not of type boolean",
+    true,
+  )!;
+  const deactivated = optionalBoolean(body, 'deactivated', "'deactivated' parameter is not of type boolean", undefined);
+  const locked = optionalBoolean(body, 'locked', "'locked' parameter is not of type boolean", undefined);
+  const displayname = optionalString(body, 'displayname', "'displayname' must be a string");
+  const avatarUrl = optionalString(body, 'avatar_url', "'avatar_url' must be a string");
+  return {
+    logoutDevices,
+    ...(userType !== undefined && { userType: userType as string | null }),
+    ...(admin !== undefined && { admin }),
+    ...(password !== undefined && { password }),
+    ...(deactivated !== undefined && { deactivated }),
+    ...(locked !== undefined && { locked }),
+    ...(displayname !== undefined && { displayname }),
+    ...(avatarUrl !== undefined && { avatarUrl }),
+  };
+}
+
+const ORDERS = Object.keys(USER_ORDER_COLUMNS) as UserOrder[];
+
+/** Accounts (Synapse's docs/admin_api/user_admin_api.md); every route needs a server admin. */
+export const adminUserRoutes: Route[] = [
+  // GET /_synapse/admin/v2/users?from=&limit=&guests=&deactivated=&name=&user_id=&order_by=&dir=
+  // - Also `admins`, `locked` and repeated `not_user_type`, as in Synapse. A page holds at
+  //   most MAX_ADMIN_USER_PAGE accounts (src/limits.ts); `next_token` leads to the rest.
+  defineRoute(
+    { method: 'GET', paths: [adminPath('/v2/users')], auth: 'admin', querystring: AnyQuery },
+    async ({ services, query }) => {
+      const q = query as Query;
+      const from = queryNonNegativeInteger(q, 'from', 0);
+      const limit = Math.min(queryNonNegativeInteger(q, 'limit', 100), MAX_ADMIN_USER_PAGE);
+      const userIdContains = queryString(q, 'user_id');
+      const nameContains = queryString(q, 'name');
+      const includeGuests = queryBoolean(q, 'guests', true);
+      // v2: deactivated accounts are left out unless `deactivated=true`.
+      const deactivated = queryBoolean(q, 'deactivated', false) ? null : false;
+      const includeLocked = queryBoolean(q, 'locked', false);
+      const admins = queryBoolean(q, 'admins', null);
+      const orderBy = queryChoice(q, 'order_by', ORDERS, 'name');
+      const dir = queryChoice(q, 'dir', ['b', 'f'], 'f');
+      const { rows, total } = await services.adminUsers.list({
+        userIdContains,
+        nameContains,
+        includeGuests,
+        deactivated,
+        includeLocked,
+        admins,
+        notUserTypes: queryStrings(q, 'not_user_type'),
+        orderBy,
+        backwards: dir === 'b',
+        offset: from,
+        limit,
+      });
+      return {
+        users: rows.map(listedJson),
+        total,
+        ...(from + limit < total && { next_token: String(from + rows.length) }),
+      };
+    },
+  ),
+
+  // GET /_synapse/admin/v2/users/<user_id>
+  defineRoute<'admin', undefined, undefined, UserParams>(
+    { method: 'GET', paths: [adminPath('/v2/users/:userId')], auth: 'admin' },
+    async ({ services, params }) => userJson(await services.adminUsers.get(params.userId)),
+  ),
+
+  // PUT /_synapse/admin/v2/users/<user_id>
+  // - 201 and the new account (no device, no token) when the id is free; else 200 and the
+  //   account as changed. `password` logs every device out unless `logout_devices: false`.
+  defineRoute<'admin', typeof AnyObject, undefined, UserParams>(
+    { method: 'PUT', paths: [adminPath('/v2/users/:userId')], auth: 'admin', body: AnyObject },
+    async ({ services, params, body, requester }) => {
+      const r = await services.adminUsers.put(requester, params.userId, parsePutUser(body as Body));
+      return reply(r.created ? 201 : 200, userJson(r.user));
+    },
+  ),
+
+  // GET /_synapse/admin/v1/users/<user_id>/admin
+  defineRoute<'admin', undefined, undefined, UserParams>(
+    { method: 'GET', paths: [adminPath('/v1/users/:userId/admin')], auth: 'admin' },
+    async ({ services, params }) => ({ admin: await services.adminUsers.isAdmin(params.userId) }),
+  ),
+
+  // PUT /_synapse/admin/v1/users/<user_id>/admin  {"admin": bool}
+  // - 400 "You may not demote yourself." (Synapse). `admin` must be a boolean: Synapse takes
+  //   any value's truth, so `"false"` would promote.
+  defineRoute<'admin', typeof AnyObject, undefined, UserParams>(
+    { method: 'PUT', paths: [adminPath('/v1/users/:userId/admin')], auth: 'admin', body: AnyObject },
+    async ({ services, params, body, requester }) => {
+      requireKeys(body as Body, ['admin']);
+      const admin = optionalBoolean(body as Body, 'admin', "Param 'admin' must be a boolean", undefined)!;
+      await services.adminUsers.setAdmin(requester, params.userId, admin);
+      return {};
+    },
+  ),
+
+  // POST, DELETE /_synapse/admin/v1/users/<user_id>/shadow_ban
+  ...(['POST', 'DELETE'] as const).map((method) =>
+    defineRoute<'admin', typeof AnyObject, undefined, UserParams>(
+      {
+        method,
+        paths: [adminPath('/v1/users/:userId/shadow_ban')],
+        auth: 'admin',
+        body: AnyObject,
+        bodyRequired: false,
+      },
+      async ({ services, params }) => {
+        await services.adminUsers.setShadowBanned(params.userId, method === 'POST');
+        return {};
+      },
+    ),
+  ),
+
+  // GET /_synapse/admin/v1/username_available?username=
+  // - The name as given, without lower-casing: 400 M_INVALID_USERNAME or M_USER_IN_USE.
+  defineRoute(
+    { method: 'GET', paths: [adminPath('/v1/username_available')], auth: 'admin', querystring: AnyQuery },
+    async ({ services, query }) => ({
+      available: await services.adminUsers.usernameAvailable(requiredQueryString(query as Query, 'username')),
+    }),
+  ),
+];
