@@ -87,6 +87,9 @@ export class LoginService {
       throw err;
     }
     await rateLimiter.refund('login.failed', failedKey);
+    // A locked account (spec "Account locking") gets no new token; only after the password is
+    // right, so the lock tells a guesser nothing.
+    if (account.locked === 1) throw new MatrixError('M_USER_LOCKED', 'User account has been locked');
     await rateLimiter.assert('login.account', asciiLowerCase(account.user_id));
     const started = await storage.transaction((tx) =>
       sessions.start(tx, {

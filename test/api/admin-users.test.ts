@@ -3,7 +3,7 @@ import { after, before, it } from 'node:test';
 import { admin, enc, registerAdmin } from '../helpers/admin.js';
 import { assertError } from '../helpers/assert.js';
 import { describeEachBackend, startServer, type TestServer } from '../helpers/server.js';
-import { loginErrcode, registerUser, type TestUser, whoami, whoamiStatus } from '../helpers/users.js';
+import { loginErrcode, passwordLogin, registerUser, type TestUser, whoami, whoamiStatus } from '../helpers/users.js';
 
 await describeEachBackend('admin API: query, create and modify accounts', (backend) => {
   let s: TestServer;
@@ -125,8 +125,14 @@ await describeEachBackend('admin API: query, create and modify accounts', (backe
     const res = await whoami(s, gina.token);
     assertError(res, 401, 'M_USER_LOCKED');
     assert.equal(res.body.soft_logout, true);
+    // No new token either: the right password gets 401 M_USER_LOCKED, a wrong one 403 as ever.
+    const locked = await s.request('POST', '/_matrix/client/v3/login', passwordLogin(gina.userId, 'pw-gina-1'));
+    assertError(locked, 401, 'M_USER_LOCKED');
+    assert.equal(locked.body.access_token, undefined);
+    assert.equal(await loginErrcode(s, gina.userId, 'wrong'), 'M_FORBIDDEN');
     await admin(s, root.token, 'PUT', `/v2/users/${gina.userId}`, { locked: false });
     assert.equal(await whoamiStatus(s, gina.token), 200);
+    assert.equal(await loginErrcode(s, gina.userId, 'pw-gina-1'), null);
   });
 
   it('an admin may not demote themselves; displayname "" removes it', async () => {
