@@ -3,6 +3,7 @@ import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-refresh-token-use.js';
 import * as m0006 from './0006-rate-limits.js';
 import * as m0007 from './0007-shared-secret-registration.js';
+import * as m0008 from './0008-device-activity.js';
 
 /**
  * Every migration, in order, for both dialects (one set: portable types only). Kysely's
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0002-refresh-token-use': m0002,
   '0006-rate-limits': m0006,
   '0007-shared-secret-registration': m0007,
+  '0008-device-activity': m0008,
 };
