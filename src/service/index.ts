@@ -6,6 +6,7 @@ import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import { AccountService } from './account.js';
 import { type CaptchaVerifier, createSiteverifyClient } from './captcha.js';
+import { DeviceActivity } from './device-activity.js';
 import { DeviceService } from './devices.js';
 import { LoginService } from './login.js';
 import { PasswordAuth } from './password-auth.js';
@@ -27,6 +28,8 @@ export interface ServiceDeps {
   log: Logger;
   /** For outgoing HTTP (captcha verification); tests may pass their own. */
   fetch?: typeof fetch;
+  /** Device activity batching (service/device-activity.ts); tests shorten the flush interval. */
+  deviceActivity?: { flushIntervalMs?: number; granularityMs?: number };
 }
 
 /** Every domain service, built from injected dependencies. The HTTP API and the CLI use these. */
@@ -42,6 +45,8 @@ export interface Services {
   registration: RegistrationService;
   sharedSecret: SharedSecretRegistration;
   devices: DeviceService;
+  /** Last seen address, time and User-Agent of devices, batched off the request path. */
+  deviceActivity: DeviceActivity;
   account: AccountService;
   rateLimiter: RateLimiter;
 }
@@ -76,6 +81,7 @@ export function createServices(deps: ServiceDeps): Services {
   const sharedSecret = new SharedSecretRegistration({ config, storage, clock, random, hasher, users });
   const reauth = new ReauthService({ storage, uia, passwordAuth, rateLimiter });
   const devices = new DeviceService({ storage, tokens, reauth });
+  const deviceActivity = new DeviceActivity({ storage, clock, log: deps.log, ...deps.deviceActivity });
   const account = new AccountService({ storage, config, users, tokens, reauth });
   const login = new LoginService({ storage, config, passwordAuth, sessions, rateLimiter });
   return {
@@ -90,6 +96,7 @@ export function createServices(deps: ServiceDeps): Services {
     registration,
     sharedSecret,
     devices,
+    deviceActivity,
     account,
     rateLimiter,
   };
