@@ -22,6 +22,8 @@ export interface AppDeps {
   random?: Random;
   hasher?: Hasher;
   fetch?: typeof fetch;
+  /** Device activity batching: how often it is written, and its granularity (ms). */
+  deviceActivity?: { flushIntervalMs?: number; granularityMs?: number };
 }
 
 export interface App {
@@ -53,6 +55,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     hasher: deps.hasher ?? createArgon2Hasher(config.passwordHashing),
     log,
     ...(deps.fetch && { fetch: deps.fetch }),
+    ...(deps.deviceActivity && { deviceActivity: deps.deviceActivity }),
   });
   // Every bind address of every listener, each knowing its own listener's `x_forwarded`.
   const [first, ...rest] = config.listeners.flatMap((l) =>
@@ -100,6 +103,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
         config.rcLogin.failedAttempts,
         config.rcRegistrationRequests,
       ];
+      services.deviceActivity.start();
       housekeeping = startHousekeeping({
         storage,
         clock: deps.clock ?? systemClock,
@@ -122,6 +126,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
         ),
       );
       await server.close();
+      // After the last request finished, before the database closes: write the last activity.
+      await services.deviceActivity.stop();
       await database.close();
     },
   };

@@ -60,6 +60,14 @@ export const MAX_ADMIN_USER_PAGE = 1000;
 export const MAX_TOKEN_LENGTH = 255;
 
 /**
+ * The User-Agent kept as a device's `last_seen_user_agent` (Tessera; Synapse keeps it whole), in
+ * UTF-16 units; Node reads header values as Latin-1, one unit per byte. Longer headers are
+ * truncated, not refused: the value is only shown to administrators. Real clients send well
+ * under 300 (browsers, Element, matrix-nio).
+ */
+export const MAX_USER_AGENT_LENGTH = 512;
+
+/**
  * How many ids one set-based `DELETE … WHERE device_id IN (…)` binds (Tessera). SQLite allows
  * 32,766 bound parameters per statement and PostgreSQL 65,535; a smaller chunk keeps every
  * statement short whatever list a caller passes (password change deletes all other devices).

@@ -160,12 +160,16 @@ export function buildServer(opts: ServerOptions): HttpServer {
           if (checkParams) checkParameters(req.params);
           if (checkQuery) checkParameters(req.query);
           let requester = null;
+          const remoteIp = clientAddresses.of(req.raw);
           if (route.auth !== 'none') {
             const token = extractToken(req.headers.authorization, req.query);
             if (route.auth !== 'optional' || token !== null) {
               // Cache hit: no await, no microtask hop (measurable on whoami; bench/).
               requester =
                 (token !== null && services.tokens.peek(token)) || (await requireRequester(services.tokens, token));
+              // Synapse records the client address and User-Agent of every authenticated
+              // request; in memory here, written in batches (service/device-activity.ts).
+              services.deviceActivity.seen(requester, remoteIp, req.headers['user-agent'], services.clock.now());
             }
             // Synapse's admin API: only server admins, refused before the handler can change anything.
             if (route.auth === 'admin' && requester?.isAdmin !== true) {
@@ -177,7 +181,7 @@ export function buildServer(opts: ServerOptions): HttpServer {
             query: req.query ?? {},
             params: req.params ?? {},
             requester,
-            remoteIp: clientAddresses.of(req.raw),
+            remoteIp,
             services,
             headers: req.headers,
           });

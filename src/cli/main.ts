@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { TESSERA_VERSION } from '../util/version.js';
 import { registerGenerateConfig } from './commands/generate-config.js';
+import { registerHashPassword } from './commands/hash-password.js';
 import { registerMigrateDb } from './commands/migrate-db.js';
 import { registerRegisterUser } from './commands/register-user.js';
 import { registerStart } from './commands/start.js';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerGenerateConfig(program);
   registerMigrateDb(program);
   registerRegisterUser(program);
+  registerHashPassword(program);
   return program;
 }
 

@@ -51,6 +51,9 @@ function durationAt(key: string, value: number | string): number {
   }
 }
 
+/** argon2id at the OWASP minimum (19 MiB, t=2, p=1): `password_hashing` without those keys. */
+export const DEFAULT_PASSWORD_HASHING = { memoryKib: 19456, iterations: 2, parallelism: 1 } as const;
+
 /** A proxy on the same machine: the usual set-up, and what `x_forwarded` needs out of the box. */
 const DEFAULT_TRUSTED_PROXIES = ['127.0.0.1/8', '::1/128'];
 
@@ -234,9 +237,9 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
         ? null
         : durationAt('refresh_token_lifetime', file.refresh_token_lifetime),
     passwordHashing: {
-      memoryKib: file.password_hashing?.memory_kib ?? 19456,
-      iterations: file.password_hashing?.iterations ?? 2,
-      parallelism: file.password_hashing?.parallelism ?? 1,
+      memoryKib: file.password_hashing?.memory_kib ?? DEFAULT_PASSWORD_HASHING.memoryKib,
+      iterations: file.password_hashing?.iterations ?? DEFAULT_PASSWORD_HASHING.iterations,
+      parallelism: file.password_hashing?.parallelism ?? DEFAULT_PASSWORD_HASHING.parallelism,
       // libuv runs 4 hashes at once by default; 32 in line is well under a second of waiting
       // at the default parameters, and caps the memory and CPU a burst of requests can claim.
       maxQueue: file.password_hashing?.max_queue ?? 32,

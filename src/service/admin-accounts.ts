@@ -1,6 +1,5 @@
 import type { Config } from '../config/config.js';
 import { MatrixError } from '../errors.js';
-import type { DeviceRow } from '../storage/repos/devices.js';
 import type { Storage } from '../storage/storage.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
@@ -15,15 +14,6 @@ export interface Connection {
   ip: string | null;
   lastSeen: number | null;
   userAgent: string | null;
-}
-
-/**
- * The user agent last seen on a device. Read from the row as it is: `devices.last_seen_user_agent`
- * comes with device activity tracking, and until that column exists every row answers null.
- */
-export function lastSeenUserAgent(row: DeviceRow): string | null {
-  const value = (row as DeviceRow & { last_seen_user_agent?: string | null }).last_seen_user_agent;
-  return typeof value === 'string' ? value : null;
 }
 
 /**
@@ -112,7 +102,7 @@ export class AdminAccountService {
               {
                 ip: row.last_seen_ip,
                 lastSeen: row.last_seen_ts === null ? null : Number(row.last_seen_ts),
-                userAgent: lastSeenUserAgent(row),
+                userAgent: row.last_seen_user_agent,
               },
             ]
           : [],

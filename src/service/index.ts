@@ -9,6 +9,7 @@ import { AdminAccountService } from './admin-accounts.js';
 import { AdminDeviceService } from './admin-devices.js';
 import { AdminUserService } from './admin-users.js';
 import { type CaptchaVerifier, createSiteverifyClient } from './captcha.js';
+import { DeviceActivity } from './device-activity.js';
 import { DeviceService } from './devices.js';
 import { HealthService } from './health.js';
 import { LoginService } from './login.js';
@@ -31,6 +32,8 @@ export interface ServiceDeps {
   log: Logger;
   /** For outgoing HTTP (captcha verification); tests may pass their own. */
   fetch?: typeof fetch;
+  /** Device activity batching (service/device-activity.ts); tests shorten the flush interval. */
+  deviceActivity?: { flushIntervalMs?: number; granularityMs?: number };
 }
 
 /** Every domain service, built from injected dependencies. The HTTP API and the CLI use these. */
@@ -46,6 +49,8 @@ export interface Services {
   registration: RegistrationService;
   sharedSecret: SharedSecretRegistration;
   devices: DeviceService;
+  /** Last seen address, time and User-Agent of devices, batched off the request path. */
+  deviceActivity: DeviceActivity;
   account: AccountService;
   rateLimiter: RateLimiter;
   health: HealthService;
@@ -84,6 +89,7 @@ export function createServices(deps: ServiceDeps): Services {
   const sharedSecret = new SharedSecretRegistration({ config, storage, clock, random, hasher, users });
   const reauth = new ReauthService({ storage, uia, passwordAuth, rateLimiter });
   const devices = new DeviceService({ storage, tokens, reauth });
+  const deviceActivity = new DeviceActivity({ storage, clock, log: deps.log, ...deps.deviceActivity });
   const account = new AccountService({ storage, config, users, tokens, reauth });
   const login = new LoginService({ storage, config, passwordAuth, sessions, rateLimiter });
   const adminUsers = new AdminUserService({ storage, config, hasher, users, tokens });
@@ -101,6 +107,7 @@ export function createServices(deps: ServiceDeps): Services {
     registration,
     sharedSecret,
     devices,
+    deviceActivity,
     account,
     rateLimiter,
     health: new HealthService({ ping: () => storage.ping(), timeoutMs: 5_000 }),

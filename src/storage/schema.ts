@@ -35,8 +35,11 @@ export interface DevicesTable {
   user_id: string;
   device_id: string;
   display_name: string | null;
+  /** When and from where the device last made an authenticated request (batched; service/device-activity.ts). */
   last_seen_ts: number | null;
   last_seen_ip: string | null;
+  /** The User-Agent of that request, truncated to MAX_USER_AGENT_LENGTH (0008). */
+  last_seen_user_agent: string | null;
   created_ts: number;
 }
 

@@ -127,14 +127,21 @@ await describeEachBackend('synadm against Tessera', (backend) => {
     assert.equal(await loginErrcode(s, 'alice', 'new-pw-alice-3'), null);
   });
 
-  it('user whois: the devices of the account', { skip }, async () => {
+  it('user whois: the devices of the account, where and with what each was last seen', { skip }, async () => {
     const session = await login(s, 'alice', 'new-pw-alice-3');
-    assert.equal((await whoami(s, session.token)).status, 200);
+    const used = await s.request('GET', '/_matrix/client/v3/account/whoami', undefined, {
+      token: session.token,
+      headers: { 'user-agent': 'Tessera-test/1.0' },
+    });
+    assert.equal(used.status, 200);
+    await s.app.services.deviceActivity.flush(); // what the 5 s timer does
     const { json } = await synadm('user', 'whois', 'alice');
     assert.equal(json.user_id, '@alice:localhost');
     assert.ok(session.deviceId in json.devices, JSON.stringify(json));
-    const connections = json.devices[session.deviceId].sessions[0].connections;
-    assert.ok(Array.isArray(connections));
+    const [connection] = json.devices[session.deviceId].sessions[0].connections;
+    assert.equal(connection.ip, '127.0.0.1');
+    assert.equal(connection.user_agent, 'Tessera-test/1.0');
+    assert.ok(Math.abs(connection.last_seen - Date.now()) < 60_000, JSON.stringify(connection));
   });
 
   it('user prune-devices --device-id: that device goes and its token dies, the other stays', { skip }, async () => {

@@ -56,14 +56,23 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-/** Run `tessera <args>` in `cwd` (default: the repository). */
-export function spawnTessera(args: string[], cwd = REPO): CliProcess {
+/** The command line that runs `tessera` from the sources (for wrapping it, e.g. in `script`). */
+export function tesseraCommand(args: string[]): string[] {
+  return [process.execPath, '--import', TSX, MAIN, ...args];
+}
+
+/**
+ * Run `tessera <args>` in `cwd` (default: the repository). Standard input is empty unless
+ * `stdin: 'pipe'` (then write to `child.stdin`).
+ */
+export function spawnTessera(args: string[], cwd = REPO, opts: { stdin?: 'pipe' | 'ignore' } = {}): CliProcess {
   // NODE_TEST_CONTEXT would make the child report to this test runner instead of running.
   const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
-  const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+  const [node, ...nodeArgs] = tesseraCommand(args);
+  const child = spawn(node!, nodeArgs, {
     cwd,
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
   });
   running.add(child);
   const lines: string[] = [];

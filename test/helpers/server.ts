@@ -43,6 +43,8 @@ export interface StartOptions {
   fetch?: typeof fetch;
   /** Reuse the database of another test server (multi-process tests). */
   shareDatabaseWith?: TestServer;
+  /** Device activity batching (flush interval, granularity in ms). */
+  deviceActivity?: { flushIntervalMs?: number; granularityMs?: number };
 }
 
 const unlimited = { per_second: 1000, burst_count: 1000 };
@@ -99,6 +101,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       config,
       ...(opts.clock && { clock: opts.clock }),
       ...(opts.fetch && { fetch: opts.fetch }),
+      ...(opts.deviceActivity && { deviceActivity: opts.deviceActivity }),
     });
     const [url] = await app.listen();
     return { app, url: url! };

@@ -144,10 +144,29 @@ function devicesBehaviour(fx: () => StorageFixture): void {
         display_name: 'phone',
         last_seen_ts: NOW,
         last_seen_ip: null,
+        last_seen_user_agent: null,
         created_ts: NOW,
       },
     );
     assert.equal(await storage.devices.find(userId, 'NOPE'), null);
+  });
+
+  it('records activity of existing devices only, never moving last_seen_ts back', async () => {
+    const { storage } = fx();
+    const { userId, deviceId } = await makeDevice(storage);
+    const row = (id: string, ts: number, ip: string) => ({ userId, deviceId: id, ip, userAgent: 'ua', ts });
+    assert.equal(
+      await storage.devices.recordActivity([row(deviceId, NOW + 9, '192.0.2.9'), row('GONE', NOW, '192.0.2.1')]),
+      1,
+    );
+    assert.equal(await storage.devices.recordActivity([row(deviceId, NOW + 1, '192.0.2.1')]), 0);
+    const found = await storage.devices.find(userId, deviceId);
+    assert.deepEqual(
+      [found?.last_seen_ip, found?.last_seen_user_agent, Number(found?.last_seen_ts)],
+      ['192.0.2.9', 'ua', NOW + 9],
+    );
+    assert.equal(await storage.devices.find(userId, 'GONE'), null);
+    assert.equal(await storage.devices.recordActivity([]), 0);
   });
 
   it('lists a user’s devices sorted by id, and only theirs', async () => {

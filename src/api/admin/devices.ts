@@ -1,6 +1,5 @@
 import { Type } from 'typebox';
 import { MAX_DELETE_DEVICES, MAX_DEVICE_ID_LENGTH } from '../../limits.js';
-import { lastSeenUserAgent } from '../../service/admin-accounts.js';
 import type { DeviceRow } from '../../storage/repos/devices.js';
 import { adminPath, defineRoute, type Route } from '../route.js';
 import { pathDeviceId } from './params.js';
@@ -16,7 +15,7 @@ function deviceJson(d: DeviceRow) {
     display_name: d.display_name,
     last_seen_ip: d.last_seen_ip,
     last_seen_ts: d.last_seen_ts === null ? null : Number(d.last_seen_ts),
-    last_seen_user_agent: lastSeenUserAgent(d),
+    last_seen_user_agent: d.last_seen_user_agent,
   };
 }
 

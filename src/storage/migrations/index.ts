@@ -3,6 +3,7 @@ import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-refresh-token-use.js';
 import * as m0006 from './0006-rate-limits.js';
 import * as m0007 from './0007-shared-secret-registration.js';
+import * as m0008 from './0008-device-activity.js';
 import * as m0009 from './0009-admin-users.js';
 
 /**
@@ -15,5 +16,6 @@ export const migrations: Record<string, Migration> = {
   '0002-refresh-token-use': m0002,
   '0006-rate-limits': m0006,
   '0007-shared-secret-registration': m0007,
+  '0008-device-activity': m0008,
   '0009-admin-users': m0009,
 };

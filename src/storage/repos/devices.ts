@@ -1,7 +1,22 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Database, DevicesTable } from '../schema.js';
 
 export type DeviceRow = Selectable<DevicesTable>;
+
+/** The latest authenticated request of one device, as the activity batch writes it. */
+export interface DeviceActivityRow {
+  userId: string;
+  deviceId: string;
+  ip: string;
+  userAgent: string | null;
+  ts: number;
+}
+
+/**
+ * Rows per activity statement: 5 bound parameters each, so 2,500 per statement, far below
+ * SQLite's 32,766 and PostgreSQL's 65,535.
+ */
+const ACTIVITY_CHUNK = 500;
 
 /** All SQL about devices. Deleting a device deletes its tokens (foreign keys cascade). */
 export class DevicesRepo {
@@ -62,6 +77,36 @@ export class DevicesRepo {
       .where('device_id', '=', deviceId)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Record the latest activity of many devices: one `UPDATE … FROM (VALUES …)` per chunk of
+   * rows, so a batch costs a statement, not a round trip per device. It only updates: a
+   * device deleted meanwhile stays deleted and its row of the batch does nothing. A stored
+   * `last_seen_ts` newer than the row's (another process wrote later) is kept. Both SQLite
+   * (3.33+) and PostgreSQL accept this form; VALUES columns are `column1…` in both, and the
+   * cast types the timestamp for PostgreSQL. Returns how many devices were updated.
+   */
+  async recordActivity(rows: readonly DeviceActivityRow[]): Promise<number> {
+    let updated = 0;
+    for (let start = 0; start < rows.length; start += ACTIVITY_CHUNK) {
+      const values = rows
+        .slice(start, start + ACTIVITY_CHUNK)
+        .map((r) => sql`(${r.userId}, ${r.deviceId}, ${r.ip}, ${r.userAgent}, cast(${r.ts} as bigint))`);
+      const res = await sql`
+        update devices set
+          last_seen_ip = v.ip,
+          last_seen_user_agent = v.user_agent,
+          last_seen_ts = v.ts
+        from (
+          select column1 as user_id, column2 as device_id, column3 as ip, column4 as user_agent, column5 as ts
+          from (values ${sql.join(values)}) as rows_in
+        ) as v
+        where devices.user_id = v.user_id and devices.device_id = v.device_id
+          and (devices.last_seen_ts is null or devices.last_seen_ts <= v.ts)`.execute(this.db);
+      updated += Number(res.numAffectedRows ?? 0);
+    }
+    return updated;
   }
 
   /** Delete every device of a user (logout/all); their tokens go with them (cascade). */
