@@ -61,6 +61,8 @@ export function reply(
 
 export interface Route {
   method: Method;
+  /** One line for the OpenAPI document (api/openapi.ts); by default the method and path. */
+  summary?: string;
   /** Every path alias of the endpoint (v3, r0, api/v1 …), declared in one place. */
   paths: string[];
   auth: AuthMode;
@@ -74,6 +76,7 @@ export interface Route {
 
 export interface RouteSpec<B extends TSchema | undefined, Q extends TSchema | undefined, A extends AuthMode> {
   method: Method;
+  summary?: string;
   paths: string[];
   auth: A;
   body?: B;
@@ -101,6 +104,7 @@ export function defineRoute<
 ): Route {
   return {
     method: spec.method,
+    ...(spec.summary !== undefined && { summary: spec.summary }),
     paths: spec.paths,
     auth: spec.auth,
     body: spec.body ?? null,

@@ -14,6 +14,7 @@ import { registerRoutes } from './client/register.js';
 import { registerV1Routes } from './client/register-v1.js';
 import { versionsRoutes } from './client/versions.js';
 import { healthRoutes } from './health.js';
+import { openapiRoutes } from './openapi.js';
 import type { Route } from './route.js';
 
 /** Every endpoint Tessera serves; each file declares its routes with all their path aliases. */
@@ -35,3 +36,5 @@ export const allRoutes: Route[] = [
   ...adminDeviceRoutes,
   ...whoisRoutes,
 ];
+// The OpenAPI document describes the whole table, itself included.
+allRoutes.push(...openapiRoutes(() => allRoutes));

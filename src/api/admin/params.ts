@@ -11,8 +11,23 @@ import { codePointLength, MAX_DEVICE_ID_LENGTH } from '../../limits.js';
 
 /** Any JSON object; its fields are checked by the helpers below. */
 export const AnyObject = Type.Object({});
-/** Any query string: declared so the edge refuses NUL and lone surrogates in it (json-body.ts). */
-export const AnyQuery = Type.Object({});
+
+/**
+ * A query string with named, documented parameters (for the OpenAPI document); declaring it
+ * also makes the edge refuse NUL and lone surrogates in it (json-body.ts). Values stay
+ * strings (or repeated: arrays of strings) and are parsed by the helpers below, which answer
+ * Synapse's errors; unnamed parameters are allowed, as Synapse ignores them.
+ */
+export function documentedQuery(params: Record<string, string>) {
+  return Type.Object(
+    Object.fromEntries(
+      Object.entries(params).map(([name, description]) => [
+        name,
+        Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())], { description })),
+      ]),
+    ),
+  );
+}
 
 export type Body = Record<string, unknown>;
 export type Query = Record<string, string | string[] | undefined>;

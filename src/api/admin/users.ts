@@ -5,8 +5,8 @@ import { USER_ORDER_COLUMNS, type UserListRow, type UserOrder } from '../../stor
 import { adminPath, defineRoute, type Route, reply } from '../route.js';
 import {
   AnyObject,
-  AnyQuery,
   type Body,
+  documentedQuery,
   optionalBoolean,
   optionalString,
   type Query,
@@ -122,7 +122,26 @@ export const adminUserRoutes: Route[] = [
   // - Also `admins`, `locked` and repeated `not_user_type`, as in Synapse. A page holds at
   //   most MAX_ADMIN_USER_PAGE accounts (src/limits.ts); `next_token` leads to the rest.
   defineRoute(
-    { method: 'GET', paths: [adminPath('/v2/users')], auth: 'admin', querystring: AnyQuery },
+    {
+      method: 'GET',
+      paths: [adminPath('/v2/users')],
+      auth: 'admin',
+      summary: 'List accounts, a page at a time',
+      querystring: documentedQuery({
+        from: 'offset of the first account (next_token of the previous page)',
+        limit: `accounts per page (default 100, at most ${MAX_ADMIN_USER_PAGE})`,
+        guests: 'true (default) or false: include guests',
+        deactivated: 'true: include deactivated accounts',
+        locked: 'true: include locked accounts',
+        admins: 'true: only admins; false: only non-admins',
+        name: 'user id localpart or display name contains this',
+        user_id: 'user id contains this',
+        not_user_type: 'leave out this user type (repeatable)',
+        order_by:
+          'name (default), is_guest, admin, user_type, deactivated, shadow_banned, displayname, avatar_url, creation_ts, locked',
+        dir: 'f (default) or b',
+      }),
+    },
     async ({ services, query }) => {
       const q = query as Query;
       const from = queryNonNegativeInteger(q, 'from', 0);
@@ -213,7 +232,13 @@ export const adminUserRoutes: Route[] = [
   // GET /_synapse/admin/v1/username_available?username=
   // - The name as given, without lower-casing: 400 M_INVALID_USERNAME or M_USER_IN_USE.
   defineRoute(
-    { method: 'GET', paths: [adminPath('/v1/username_available')], auth: 'admin', querystring: AnyQuery },
+    {
+      method: 'GET',
+      paths: [adminPath('/v1/username_available')],
+      auth: 'admin',
+      summary: 'Whether a user name can be registered',
+      querystring: documentedQuery({ username: 'the localpart to check' }),
+    },
     async ({ services, query }) => ({
       available: await services.adminUsers.usernameAvailable(requiredQueryString(query as Query, 'username')),
     }),
