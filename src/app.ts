@@ -6,6 +6,8 @@ import { allRoutes } from './api/routes.js';
 import { buildServer } from './api/server.js';
 import type { Config } from './config/config.js';
 import { createLogger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
+import { listenForMetrics } from './observability/metrics-server.js';
 import { startHousekeeping } from './service/housekeeping.js';
 import { createServices, type Services } from './service/index.js';
 import { createArgon2Hasher, type Hasher } from './service/passwords.js';
@@ -24,6 +26,11 @@ export interface AppDeps {
   fetch?: typeof fetch;
   /** Device activity batching: how often it is written, and its granularity (ms). */
   deviceActivity?: { flushIntervalMs?: number; granularityMs?: number };
+  /**
+   * Whether this process listens on the `type: metrics` listeners itself (default). A cluster
+   * worker counts but does not listen: its primary serves the sum of all workers (cli/cluster.ts).
+   */
+  serveMetrics?: boolean;
 }
 
 export interface App {
@@ -34,6 +41,10 @@ export interface App {
   log: Logger;
   /** Listen on every configured listener; returns the base URLs. */
   listen(): Promise<string[]>;
+  /** Where Prometheus metrics are served (`type: metrics` listeners), once listening. */
+  metricsUrls: string[];
+  /** The metrics this process counts; null unless `enable_metrics` and a metrics listener. */
+  metrics: Metrics | null;
   /** Stop accepting, finish in-flight requests, close the database. */
   close(): Promise<void>;
 }
@@ -45,17 +56,25 @@ export interface App {
 export async function createApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
   const log = deps.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
-  const database = await openDatabase(config.database);
+  const clock = deps.clock ?? systemClock;
+  // Metrics cost nothing unless a metrics listener is configured.
+  const metrics = config.metricsListeners.length > 0 ? new Metrics() : null;
+  const database = await openDatabase(config.database, metrics ? { onQuery: (ms) => metrics.query(ms) } : {});
   const storage = createStorage(database.db, database.dialect);
+  metrics?.setSources({
+    uiaSessionsOpen: () => storage.uiaSessions.countOpen(clock.now()),
+    databasePool: database.poolStats,
+  });
   const services = createServices({
     storage,
     config,
-    clock: deps.clock ?? systemClock,
+    clock,
     random: deps.random ?? cryptoRandom,
     hasher: deps.hasher ?? createArgon2Hasher(config.passwordHashing),
     log,
     ...(deps.fetch && { fetch: deps.fetch }),
     ...(deps.deviceActivity && { deviceActivity: deps.deviceActivity }),
+    ...(metrics && { telemetry: metrics }),
   });
   // Every bind address of every listener, each knowing its own listener's `x_forwarded`.
   const [first, ...rest] = config.listeners.flatMap((l) =>
@@ -68,11 +87,13 @@ export async function createApp(deps: AppDeps): Promise<App> {
     bodyLimit: config.maxRequestBodySize,
     clientAddresses: new ClientAddresses(new AddressSet(config.trustedProxies)),
     firstListener: first?.trust ?? { xForwarded: false },
+    metrics,
   });
   const server = http.fastify;
 
   let closed = false;
   const extraServers: Server[] = [];
+  const metricsUrls: string[] = [];
   let housekeeping: { stop(): void } | null = null;
   return {
     config,
@@ -80,6 +101,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     services,
     storage,
     log,
+    metricsUrls,
+    metrics,
     async listen() {
       const urls: string[] = [];
       if (first === undefined) return urls;
@@ -88,13 +111,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
       // server that hands requests to the same routing.
       for (const extra of rest) {
         const s = http.createListenerServer(extra.trust);
-        await new Promise<void>((resolve, reject) => {
-          s.once('error', reject);
-          s.listen(extra.port, extra.host, () => resolve());
-        });
+        await listenOn(s, extra.port, extra.host);
         extraServers.push(s);
-        const { port } = s.address() as { port: number };
-        urls.push(`http://${extra.host.includes(':') ? `[${extra.host}]` : extra.host}:${port}`);
+        urls.push(urlOf(extra.host, s));
+      }
+      if (metrics !== null && deps.serveMetrics !== false) {
+        const servers = await listenForMetrics(config, metrics);
+        extraServers.push(...servers.map((m) => m.server));
+        metricsUrls.push(...servers.map((m) => m.url));
       }
       const buckets = [
         config.rcRegistration,
@@ -106,7 +130,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       services.deviceActivity.start();
       housekeeping = startHousekeeping({
         storage,
-        clock: deps.clock ?? systemClock,
+        clock,
         log,
         rateLimitDrainMs: Math.ceil(Math.max(...buckets.map((b) => (b.burstCount / b.perSecond) * 1000))),
       });
@@ -131,4 +155,16 @@ export async function createApp(deps: AppDeps): Promise<App> {
       await database.close();
     },
   };
+}
+
+function listenOn(s: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.listen(port, host, () => resolve());
+  });
+}
+
+function urlOf(host: string, s: Server): string {
+  const { port } = s.address() as { port: number };
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

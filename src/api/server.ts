@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { MatrixError, UiaChallenge } from '../errors.js';
 import { MAX_DEVICE_ID_LENGTH } from '../limits.js';
 import { redactUrl } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Services } from '../service/index.js';
 import type { ClientAddresses, ListenerTrust } from './client-address.js';
 import { checkParameters, parseJsonBody } from './json-body.js';
@@ -35,6 +36,8 @@ export interface ServerOptions {
   clientAddresses: ClientAddresses;
   /** The listener Fastify itself listens on (the first address of the first listener). */
   firstListener: ListenerTrust;
+  /** Counts every answered request when metrics are on (observability/metrics.ts). */
+  metrics?: Metrics | null;
 }
 
 export interface HttpServer {
@@ -45,12 +48,16 @@ export interface HttpServer {
 
 /** One log line per request, after the reply, with credentials in the URL hidden. */
 class OneLinePerRequest extends LogController {
-  constructor(private readonly clientAddresses: ClientAddresses) {
+  constructor(
+    private readonly clientAddresses: ClientAddresses,
+    private readonly metrics: Metrics | null,
+  ) {
     super();
   }
   override incomingRequest(): void {}
   override routeNotFound(): void {}
   override requestCompleted(_error: unknown, req: FastifyRequest, rep: FastifyReply): void {
+    this.metrics?.request(req.method, req.routeOptions.url ?? 'unmatched', rep.statusCode, rep.elapsedTime / 1000);
     if (!(req.log as unknown as Logger).isLevelEnabled('info')) return;
     req.log.info(
       {
@@ -80,7 +87,7 @@ export function buildServer(opts: ServerOptions): HttpServer {
   const onClientError = clientErrorHandler(log);
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    logController: new OneLinePerRequest(clientAddresses),
+    logController: new OneLinePerRequest(clientAddresses, opts.metrics ?? null),
     bodyLimit: opts.bodyLimit,
     // The client address is computed per listener (client-address.ts), never by Fastify's
     // instance-wide `trustProxy`. Fastify's own server gets the same front handler as the others.

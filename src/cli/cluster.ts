@@ -1,6 +1,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
+import { clusterMetricsSource } from '../observability/metrics.js';
+import { listenForMetrics } from '../observability/metrics-server.js';
 import { openDatabase } from '../storage/open.js';
 
 /** The message a worker sends its primary once it listens. */
@@ -32,6 +34,8 @@ export async function runPrimary(opts: PrimaryOptions): Promise<void> {
   await db.close();
 
   cluster.setupPrimary({ args: ['start', '--config', configPath] });
+  // Workers count; the primary serves their sum on the metrics listeners.
+  const metricsServers = await listenForMetrics(config, clusterMetricsSource());
   const live = new Set<Worker>();
   const ready = new Set<Worker>();
   let everReady = false;
@@ -50,7 +54,13 @@ export async function runPrimary(opts: PrimaryOptions): Promise<void> {
       if (!announced && ready.size === workers) {
         announced = true;
         log.info(
-          { urls: msg.urls, workers, server_name: config.serverName, database: config.database.kind },
+          {
+            urls: msg.urls,
+            ...(metricsServers.length > 0 && { metrics: metricsServers.map((m) => m.url) }),
+            workers,
+            server_name: config.serverName,
+            database: config.database.kind,
+          },
           'Tessera is listening',
         );
       }

@@ -34,6 +34,8 @@ export interface Config {
   serverName: string;
   publicBaseurl: string;
   listeners: { port: number; bindAddresses: string[]; xForwarded: boolean }[];
+  /** Synapse's `type: metrics` listeners, served when `enable_metrics` is true; else empty. */
+  metricsListeners: { port: number; bindAddresses: string[] }[];
   /** IPs and CIDR ranges whose X-Forwarded-For is believed on `x_forwarded` listeners. */
   trustedProxies: string[];
   database: DatabaseConfig;

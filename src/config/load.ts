@@ -127,11 +127,22 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
 
   // Synapse's metrics/manhole/replication listeners may stay in a shared config: not served.
   const allListeners = file.listeners ?? [{ port: 8008, bind_addresses: ['127.0.0.1'] }];
+  const enableMetrics = file.enable_metrics ?? false;
   allListeners.forEach((l, i) => {
-    if (l.type !== undefined && l.type !== 'http') {
+    if (l.type === 'metrics' && !enableMetrics) {
+      warnings.push(`listener listeners[${i}] (type metrics) is not served: enable_metrics is not true`);
+    } else if (l.type !== undefined && l.type !== 'http' && l.type !== 'metrics') {
       warnings.push(`listener listeners[${i}] (type ${l.type}) is not served by Tessera and was ignored`);
     }
   });
+  const metricsListeners = enableMetrics
+    ? allListeners
+        .filter((l) => l.type === 'metrics')
+        .map((l) => ({ port: l.port, bindAddresses: l.bind_addresses ?? ['127.0.0.1'] }))
+    : [];
+  if (enableMetrics && metricsListeners.length === 0) {
+    warnings.push('enable_metrics is true, but no listener has type metrics: metrics are not served');
+  }
   const listeners = allListeners
     .filter((l) => l.type === undefined || l.type === 'http')
     .map((l) => ({
@@ -198,6 +209,7 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
     serverName: file.server_name,
     publicBaseurl: file.public_baseurl ?? `http://${host}:${firstListener.port}/`,
     listeners,
+    metricsListeners,
     trustedProxies: [...trustedProxies],
     database,
     enableRegistration: file.enable_registration ?? false,

@@ -74,6 +74,8 @@ export const ConfigFileSchema = Type.Object({
   /** A file holding the shared secret instead (Synapse ≥ 1.67); not together with the key above. */
   registration_shared_secret_path: Type.Optional(Type.String({ minLength: 1 })),
   allow_guest_access: Type.Optional(Type.Boolean()),
+  /** Serve Prometheus metrics on the `type: metrics` listeners. */
+  enable_metrics: Type.Optional(Type.Boolean()),
   rc_registration: Type.Optional(RateLimit),
   rc_login: Type.Optional(
     Type.Object({

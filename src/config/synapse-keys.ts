@@ -212,7 +212,6 @@ export const IGNORED_SYNAPSE_KEYS: ReadonlySet<string> = new Set([
   'stats',
   'server_notices',
   'push',
-  'enable_metrics',
   'sentry',
   'metrics_flags',
   'report_stats_endpoint',

@@ -20,6 +20,7 @@ import { ReauthService } from './reauth.js';
 import { RegistrationService } from './registration.js';
 import { SessionService } from './sessions.js';
 import { SharedSecretRegistration } from './shared-secret-registration.js';
+import { noTelemetry, type Telemetry } from './telemetry.js';
 import { TokenService } from './tokens.js';
 import { UserService } from './users.js';
 
@@ -32,6 +33,8 @@ export interface ServiceDeps {
   log: Logger;
   /** For outgoing HTTP (captcha verification); tests may pass their own. */
   fetch?: typeof fetch;
+  /** Where services report what metrics count (observability/metrics.ts); none by default. */
+  telemetry?: Telemetry;
   /** Device activity batching (service/device-activity.ts); tests shorten the flush interval. */
   deviceActivity?: { flushIntervalMs?: number; granularityMs?: number };
 }
@@ -61,13 +64,14 @@ export interface Services {
 
 export function createServices(deps: ServiceDeps): Services {
   const { storage, config, clock, random } = deps;
-  const hasher = createBoundedHasher(deps.hasher, config.passwordHashing.maxQueue);
+  const telemetry = deps.telemetry ?? noTelemetry;
+  const hasher = createBoundedHasher(deps.hasher, config.passwordHashing.maxQueue, telemetry);
   const tokens = new TokenService({ storage, clock, random });
   const sessions = new SessionService({ storage, config, clock, random, tokens, log: deps.log });
-  const users = new UserService({ storage, config, clock, hasher, sessions });
+  const users = new UserService({ storage, config, clock, hasher, sessions, telemetry });
   const passwordAuth = new PasswordAuth({ storage, config, hasher });
-  const rateLimiter = new RateLimiter({ storage, clock, config });
-  const uia = new UiaEngine({ storage, clock, random, sessionLifetimeMs: config.uiaSessionLifetimeMs });
+  const rateLimiter = new RateLimiter({ storage, clock, config, telemetry });
+  const uia = new UiaEngine({ storage, clock, random, sessionLifetimeMs: config.uiaSessionLifetimeMs, telemetry });
   const captcha: CaptchaVerifier | null =
     config.recaptchaPrivateKey === null
       ? null
@@ -91,7 +95,7 @@ export function createServices(deps: ServiceDeps): Services {
   const devices = new DeviceService({ storage, tokens, reauth });
   const deviceActivity = new DeviceActivity({ storage, clock, log: deps.log, ...deps.deviceActivity });
   const account = new AccountService({ storage, config, users, tokens, reauth });
-  const login = new LoginService({ storage, config, passwordAuth, sessions, rateLimiter });
+  const login = new LoginService({ storage, config, passwordAuth, sessions, rateLimiter, telemetry });
   const adminUsers = new AdminUserService({ storage, config, hasher, users, tokens });
   const adminAccounts = new AdminAccountService({ storage, config, clock, random, hasher, tokens });
   const adminDevices = new AdminDeviceService({ storage, config, devices });

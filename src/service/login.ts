@@ -7,6 +7,10 @@ import { asciiLowerCase } from '../util/matrix-id.js';
 import { type PasswordAuth, userFromAuthDict } from './password-auth.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { SessionService } from './sessions.js';
+import type { Telemetry } from './telemetry.js';
+
+/** Answers that refuse an understood login (for the failure metric; rate limits count apart). */
+const REFUSALS = new Set(['M_FORBIDDEN', 'M_USER_DEACTIVATED', 'M_USER_LOCKED']);
 
 /** A `POST /login` body, its JSON types already checked (spec login.yaml). */
 export interface LoginRequest {
@@ -40,6 +44,7 @@ export class LoginService {
       passwordAuth: PasswordAuth;
       sessions: SessionService;
       rateLimiter: RateLimiter;
+      telemetry?: Pick<Telemetry, 'login'>;
     },
   ) {}
 
@@ -56,6 +61,17 @@ export class LoginService {
    * (`rc_login.account`).
    */
   async login(req: LoginRequest, remoteIp: string): Promise<LoggedIn> {
+    try {
+      const loggedIn = await this.attempt(req, remoteIp);
+      this.deps.telemetry?.login('success');
+      return loggedIn;
+    } catch (err) {
+      if (err instanceof MatrixError && REFUSALS.has(err.errcode)) this.deps.telemetry?.login('failure');
+      throw err;
+    }
+  }
+
+  private async attempt(req: LoginRequest, remoteIp: string): Promise<LoggedIn> {
     const { config, passwordAuth, sessions, storage, rateLimiter } = this.deps;
     await rateLimiter.assert('login.address', remoteIp);
     if (req.type !== PASSWORD_LOGIN) throw new MatrixError('M_UNKNOWN', 'Unknown login type');

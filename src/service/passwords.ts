@@ -1,5 +1,6 @@
 import { hash, parseOptions, verify } from '@node-rs/argon2';
 import { MatrixError } from '../errors.js';
+import { noTelemetry, type Telemetry } from './telemetry.js';
 
 /** Password hashing: the one module that touches password crypto. */
 export interface Hasher {
@@ -92,19 +93,26 @@ const QUEUE_FULL_RETRY_AFTER_MS = 1000;
  * instead of waiting in an unbounded line (libuv runs only a few at a time) while memory and
  * latency grow: login, registration, re-authentication and password change alike.
  */
-export function createBoundedHasher(inner: Hasher, maxQueue: number): Hasher {
+export function createBoundedHasher(
+  inner: Hasher,
+  maxQueue: number,
+  telemetry: Pick<Telemetry, 'passwordHashing' | 'rateLimited'> = noTelemetry,
+): Hasher {
   let inFlight = 0;
   const bounded = async <T>(work: () => Promise<T>): Promise<T> => {
     if (inFlight >= maxQueue) {
+      telemetry.rateLimited('password_hashing.max_queue');
       throw new MatrixError('M_LIMIT_EXCEEDED', 'Too many password checks in progress; try again shortly', {
         retry_after_ms: QUEUE_FULL_RETRY_AFTER_MS,
       });
     }
     inFlight++;
+    const started = performance.now();
     try {
       return await work();
     } finally {
       inFlight--;
+      telemetry.passwordHashing((performance.now() - started) / 1000, inFlight);
     }
   };
   return {

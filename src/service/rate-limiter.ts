@@ -2,6 +2,7 @@ import type { Config, RateLimitConfig } from '../config/config.js';
 import { MatrixError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import type { Clock } from '../util/clock.js';
+import type { Telemetry } from './telemetry.js';
 
 /**
  * The rate limits Synapse applies to account actions, each a
@@ -29,6 +30,7 @@ export class RateLimiter {
       storage: Storage;
       clock: Clock;
       config: Pick<Config, 'rcRegistration' | 'rcLogin' | 'rcRegistrationRequests'>;
+      telemetry?: Pick<Telemetry, 'rateLimited'>;
     },
   ) {
     const { rcRegistration, rcLogin, rcRegistrationRequests } = deps.config;
@@ -50,14 +52,19 @@ export class RateLimiter {
       burstCount,
       this.deps.clock.now(),
     );
-    if (!r.allowed) throw limitExceeded(r.retryAfterMs);
+    if (!r.allowed) throw this.refused(kind, r.retryAfterMs);
   }
 
   /** Throw 429 if one more action would be refused now, without counting one (Synapse's `update=False`). */
   async check(kind: RateLimitKind, key: string): Promise<void> {
     const { perSecond, burstCount } = this.limits[kind];
     const r = await this.deps.storage.rateLimits.peek(`${kind}:${key}`, perSecond, burstCount, this.deps.clock.now());
-    if (!r.allowed) throw limitExceeded(r.retryAfterMs);
+    if (!r.allowed) throw this.refused(kind, r.retryAfterMs);
+  }
+
+  private refused(kind: RateLimitKind, retryAfterMs: number): MatrixError {
+    this.deps.telemetry?.rateLimited(kind);
+    return limitExceeded(retryAfterMs);
   }
 
   /** Return an action taken with `assert` that turned out not to count. */

@@ -7,6 +7,7 @@ import { asciiLowerCase, LOCALPART_PROBLEM_TEXT, localpartProblem, userId as mak
 import { checkPasswordPolicy } from './password-policy.js';
 import type { Hasher } from './passwords.js';
 import type { SessionService } from './sessions.js';
+import type { Telemetry } from './telemetry.js';
 
 export interface RegisterInput {
   /** Lower-cased localpart the client chose, or null to generate the next numeric one. */
@@ -51,6 +52,7 @@ export class UserService {
       clock: Clock;
       hasher: Hasher;
       sessions: SessionService;
+      telemetry?: Pick<Telemetry, 'accountCreated'>;
     },
   ) {}
 
@@ -124,7 +126,10 @@ export class UserService {
           const session = await this.deps.sessions.start(tx, { userId, ...input.login });
           return { userId, ...session };
         });
-        if (result !== null) return result;
+        if (result !== null) {
+          this.deps.telemetry?.accountCreated(input.isGuest ? 'guest' : 'user');
+          return result;
+        }
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
       }

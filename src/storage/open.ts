@@ -12,7 +12,14 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface OpenDatabase {
   db: Kysely<Database>;
   dialect: Dialect;
+  /** PostgreSQL's connection pool right now; null on SQLite (one synchronous connection). */
+  poolStats(): { total: number; idle: number; waiting: number } | null;
   close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Called after every query with its duration (for metrics). */
+  onQuery?: (durationMs: number) => void;
 }
 
 /** pg returns int8 as a string; our bigints are ms timestamps below 2^53, so parse them. */
@@ -42,24 +49,34 @@ export function postgresPoolConfig(cfg: Extract<DatabaseConfig, { kind: 'postgre
 }
 
 /** Open the configured database and bring its schema up to date. */
-export async function openDatabase(cfg: DatabaseConfig): Promise<OpenDatabase> {
-  const open = cfg.kind === 'sqlite' ? openSqlite(cfg.path) : await openPostgres(cfg);
+export async function openDatabase(cfg: DatabaseConfig, opts: OpenOptions = {}): Promise<OpenDatabase> {
+  const open = cfg.kind === 'sqlite' ? openSqlite(cfg.path, opts) : await openPostgres(cfg, opts);
   try {
     await open.migrate();
   } catch (err) {
     await open.db.destroy();
     throw err;
   }
-  return { db: open.db, dialect: open.dialect, close: () => open.db.destroy() };
+  return { db: open.db, dialect: open.dialect, poolStats: open.poolStats, close: () => open.db.destroy() };
 }
 
 interface Unmigrated {
   db: Kysely<Database>;
   dialect: Dialect;
+  poolStats(): { total: number; idle: number; waiting: number } | null;
   migrate(): Promise<void>;
 }
 
-function openSqlite(path: string): Unmigrated {
+/** Kysely's query log, reduced to what metrics need. */
+function queryLog(opts: OpenOptions) {
+  const onQuery = opts.onQuery;
+  if (onQuery === undefined) return {};
+  return {
+    log: (event: { level: string; queryDurationMillis: number }) => onQuery(event.queryDurationMillis),
+  };
+}
+
+function openSqlite(path: string, opts: OpenOptions): Unmigrated {
   if (path !== ':memory:') createPrivately(path);
   const sqlite = new SQLite(path);
   // WAL lets several processes share the file: readers never block the one writer.
@@ -67,8 +84,8 @@ function openSqlite(path: string): Unmigrated {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, dialect: 'sqlite', migrate: () => migrateSqlite(db, sqlite) };
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), ...queryLog(opts) });
+  return { db, dialect: 'sqlite', poolStats: () => null, migrate: () => migrateSqlite(db, sqlite) };
 }
 
 /**
@@ -86,7 +103,10 @@ function createPrivately(path: string): void {
   }
 }
 
-async function openPostgres(cfg: Extract<DatabaseConfig, { kind: 'postgres' }>): Promise<Unmigrated> {
+async function openPostgres(
+  cfg: Extract<DatabaseConfig, { kind: 'postgres' }>,
+  opts: OpenOptions,
+): Promise<Unmigrated> {
   const poolConfig = postgresPoolConfig(cfg);
   if (cfg.schema !== null) {
     // The schema must exist before search_path can point at it.
@@ -103,7 +123,9 @@ async function openPostgres(cfg: Extract<DatabaseConfig, { kind: 'postgres' }>):
       await client.end();
     }
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool(poolConfig) }) });
+  const pool = new pg.Pool(poolConfig);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...queryLog(opts) });
+  const poolStats = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
   // Kysely's Migrator holds an advisory lock on PostgreSQL: concurrent starts are safe. Its
   // bookkeeping tables must be looked for in *our* schema: unqualified, Kysely finds another
   // schema's (another Tessera in the same database) and then fails to lock ours.
@@ -122,7 +144,7 @@ async function openPostgres(cfg: Extract<DatabaseConfig, { kind: 'postgres' }>):
       }
     }
   };
-  return { db, dialect: 'postgres', migrate: migrateHere };
+  return { db, dialect: 'postgres', poolStats, migrate: migrateHere };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { MatrixError, UiaChallenge } from '../errors.js';
+import type { Telemetry } from '../service/telemetry.js';
 import type { CompletedStage, UiaSessionRow } from '../storage/repos/uia-sessions.js';
 import type { Storage } from '../storage/storage.js';
 import type { Clock } from '../util/clock.js';
@@ -46,6 +47,8 @@ export interface UiaEngineOptions {
   clock: Clock;
   random: Random;
   sessionLifetimeMs: number;
+  /** Stage outcomes for metrics (service/telemetry.ts). */
+  telemetry?: Pick<Telemetry, 'uiaStage'>;
 }
 
 /** Hooks of one `authenticate` call. */
@@ -183,7 +186,13 @@ export class UiaEngine {
       if (stage === undefined || !this.allowedNext(op, completed).includes(auth.type)) {
         throw new StageNotAllowed(auth.type);
       }
-      data = (await stage.check(auth, { session: row, userId: op.userId, completed, remoteIp })) ?? null;
+      try {
+        data = (await stage.check(auth, { session: row, userId: op.userId, completed, remoteIp })) ?? null;
+      } catch (err) {
+        if (err instanceof StageFailed) this.opts.telemetry?.uiaStage(auth.type, 'failed');
+        throw err;
+      }
+      this.opts.telemetry?.uiaStage(auth.type, 'passed');
     }
     const done = this.isDone(op, [...completed, ...(fresh ? [{ stage: auth.type, data }] : [])]);
     const stored = session !== null || !done || storeWhenDone;

@@ -7,6 +7,7 @@ import { captchaConfig, startCaptchaVerifier } from '../helpers/captcha.js';
 import type { FakeSiteverify } from '../helpers/fake-siteverify.js';
 import {
   call,
+  freePort,
   type SharedDatabase,
   sharedDatabase,
   startTessera,
@@ -125,7 +126,14 @@ for (const { backend, skip } of await backendRuns()) {
 
     before(async () => {
       db = sharedDatabase(backend);
-      primary = await startTessera(writeConfig(db), ['--workers', '2']);
+      const config = writeConfig(db, {
+        enable_metrics: true,
+        listeners: [
+          { port: 0, bind_addresses: ['127.0.0.1'] },
+          { type: 'metrics', port: await freePort(), bind_addresses: ['127.0.0.1'] },
+        ],
+      });
+      primary = await startTessera(config, ['--workers', '2']);
     });
 
     after(async () => {
@@ -153,6 +161,11 @@ for (const { backend, skip } of await backendRuns()) {
       // One log line per request, each from the worker that served it.
       await primary.waitForLog((l) => l.msg === 'request' && l.url === V1 && l.pid === pids[0], 10_000);
       await primary.waitForLog((l) => l.msg === 'request' && l.url === V1 && l.pid === pids[1], 10_000);
+      // The primary serves the metrics of both workers, summed.
+      const [metricsUrl] = listening.metrics as string[];
+      const text = await (await fetch(`${metricsUrl}/_synapse/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('tessera_registrations_total{kind="user"}'));
+      assert.equal(line?.split(' ').at(-1), '20', text.slice(0, 2000));
     });
 
     it('restarts a crashed worker and keeps serving', async () => {

@@ -470,6 +470,28 @@ describe('config: settings Tessera cannot enforce stop start-up (fail closed)', 
   });
 });
 
+describe('config: metrics', () => {
+  const listeners = 'listeners: [{port: 8008}, {port: 9000, type: metrics, bind_addresses: [10.0.0.5]}]';
+  it('enable_metrics serves the type: metrics listeners', () => {
+    const { config, warnings } = parse(`server_name: a\nenable_metrics: true\n${listeners}\n`);
+    assert.deepEqual(config.metricsListeners, [{ port: 9000, bindAddresses: ['10.0.0.5'] }]);
+    assert.deepEqual(
+      config.listeners.map((l) => l.port),
+      [8008],
+    );
+    assert.deepEqual(warnings, []);
+  });
+  it('without enable_metrics the metrics listener is not served, and says so', () => {
+    const { config, warnings } = parse(`server_name: a\n${listeners}\n`);
+    assert.deepEqual(config.metricsListeners, []);
+    assert.deepEqual(warnings, ['listener listeners[1] (type metrics) is not served: enable_metrics is not true']);
+  });
+  it('enable_metrics without a metrics listener warns', () => {
+    const { warnings } = parse('server_name: a\nenable_metrics: true\n');
+    assert.deepEqual(warnings, ['enable_metrics is true, but no listener has type metrics: metrics are not served']);
+  });
+});
+
 describe('config: generated files', () => {
   for (const development of [false, true]) {
     it(`the ${development ? 'development' : 'generated'} config loads without warnings`, () => {

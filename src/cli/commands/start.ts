@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { createApp } from '../../app.js';
 import { ConfigError } from '../../config/load.js';
 import { createLogger } from '../../observability/logger.js';
+import { reportToClusterPrimary } from '../../observability/metrics.js';
 import { runPrimary, WORKER_LISTENING } from '../cluster.js';
 import { DEFAULT_CONFIG, fail, resolveConfig } from '../common.js';
 import { explainDatabaseError, explainListenError, StartupError } from '../startup-errors.js';
@@ -61,9 +62,11 @@ async function serve(opts: StartOptions): Promise<void> {
   const showStack = opts.debug === true || config.logLevel === 'debug' || config.logLevel === 'trace';
   const explained = (err: unknown, message: string | null) =>
     message === null ? err : new StartupError(message, showStack, { cause: err });
-  const app = await createApp({ config, log }).catch((err: unknown) => {
+  const app = await createApp({ config, log, serveMetrics: !cluster.isWorker }).catch((err: unknown) => {
     throw explained(err, explainDatabaseError(err, config));
   });
+  // A worker's metrics are summed and served by its primary (cli/cluster.ts).
+  if (cluster.isWorker && app.metrics !== null) reportToClusterPrimary(app.metrics);
   const urls = await app.listen().catch(async (err: unknown) => {
     await app.close().catch(() => {});
     throw explained(err, explainListenError(err, config));
@@ -72,7 +75,15 @@ async function serve(opts: StartOptions): Promise<void> {
     log.info({ urls, worker: cluster.worker?.id }, 'worker is listening');
     process.send?.({ type: WORKER_LISTENING, urls });
   } else {
-    log.info({ urls, server_name: config.serverName, database: config.database.kind }, 'Tessera is listening');
+    log.info(
+      {
+        urls,
+        ...(app.metricsUrls.length > 0 && { metrics: app.metricsUrls }),
+        server_name: config.serverName,
+        database: config.database.kind,
+      },
+      'Tessera is listening',
+    );
   }
 
   let stopping = false;

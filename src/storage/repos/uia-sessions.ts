@@ -18,6 +18,16 @@ export interface CompletedStage {
 export class UiaSessionsRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** Sessions not yet expired (for metrics). */
+  async countOpen(now: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('uia_sessions')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('expires_ts', '>', now)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   async create(row: UiaSessionRow): Promise<void> {
     await this.db.insertInto('uia_sessions').values(row).execute();
   }
