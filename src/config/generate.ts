@@ -12,7 +12,7 @@ export function generateConfigYaml(opts: { serverName: string; development: bool
 # The domain part of user ids: @alice:${opts.serverName}
 server_name: "${opts.serverName}"
 
-# Where clients reach this server (used in links and the web registration page).
+# Where clients reach this server. Synapse's key: Tessera reads it but does not need it yet.
 public_baseurl: "http://127.0.0.1:8008/"
 
 listeners:
@@ -82,6 +82,13 @@ rc_login:
   address: { per_second: 0.003, burst_count: 5 }
   account: { per_second: 0.003, burst_count: 5 }
   failed_attempts: { per_second: 0.17, burst_count: 3 }
+
+# Prometheus metrics on a listener of their own (keep it private); see README "Monitoring".
+# enable_metrics: true
+# and add to listeners:
+#   - port: 9000
+#     type: metrics
+#     bind_addresses: ["127.0.0.1"]
 
 # --- Tessera's own settings ---
 # Unauthenticated requests to the registration API (POST /register, GET /register/available),

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { Value } from 'typebox/value';
 import { parseDocument } from 'yaml';
 import { AddressSet, InvalidAddressEntry } from '../util/address-set.js';
+import { isServerName } from '../util/matrix-id.js';
 import type { Config, RateLimitConfig } from './config.js';
 import { describeSchemaError } from './diagnostics.js';
 import { checkKeys } from './key-check.js';
@@ -121,6 +122,11 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
     throw new ConfigError(describeSchemaError([...Value.Errors(ConfigFileSchema, raw)]));
   }
   const file = raw;
+  if (!isServerName(file.server_name)) {
+    throw new ConfigError(
+      `invalid config value at server_name: ${JSON.stringify(file.server_name)} is not a server name (a DNS name, an IP address or [IPv6], with an optional :port)`,
+    );
+  }
   const keys = checkKeys(ConfigFileSchema, file as Record<string, unknown>);
   if (keys.errors.length > 0) throw new ConfigError(keys.errors.join('\n'));
   const warnings = keys.warnings;

@@ -36,7 +36,8 @@ export function createLogger(opts: LoggerOptions): Logger {
   const base = { level: opts.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
   if (opts.format === 'pretty') {
     const pretty = {
-      colorize: opts.destination === undefined,
+      // Colour codes only for a person at a terminal, never into a file or a pipe.
+      colorize: opts.destination === undefined && process.stdout.isTTY === true,
       translateTime: 'SYS:HH:MM:ss.l',
       ignore: 'pid,hostname',
     };

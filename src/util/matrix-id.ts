@@ -62,3 +62,18 @@ export function localpartOf(user: string, serverName: string): string | null {
   if (!user.endsWith(suffix)) return null;
   return user.slice(1, -suffix.length);
 }
+
+/**
+ * Whether `name` is a server name (spec appendices, "Server Name"): a DNS name, an IPv4 address
+ * or a bracketed IPv6 address, with an optional port; at most 255 characters.
+ */
+export function isServerName(name: string): boolean {
+  if (name.length === 0 || name.length > 255) return false;
+  const m = /^(\[[0-9A-Fa-f:.]{2,45}\]|[0-9A-Za-z.-]{1,255})(?::([0-9]{1,5}))?$/.exec(name);
+  if (m === null) return false;
+  if (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535)) return false;
+  const host = m[1]!;
+  if (host.startsWith('[')) return true;
+  // DNS labels: 1–63 characters, no empty label (no leading, trailing or doubled dots).
+  return host.split('.').every((label) => label.length >= 1 && label.length <= 63);
+}

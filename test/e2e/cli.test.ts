@@ -140,6 +140,12 @@ password_hashing: {memory_kib: 1024, iterations: 1}
     assert.match(again.stderr(), /cannot write/);
     assert.equal(readFileSync(file, 'utf8'), yaml);
 
+    // A server name that is not one is refused, and nothing is written.
+    const bad = spawnTessera(['generate-config', '--server-name', 'bad name!', '--output', join(cwd, 'bad.yaml')], cwd);
+    assert.equal((await bad.exited).code, 2);
+    assert.match(bad.stderr(), /^tessera: --server-name "bad name!" is not a server name/);
+    assert.equal(existsSync(join(cwd, 'bad.yaml')), false);
+
     // Without --output it prints the config.
     const printed = spawnTessera(['generate-config', '--server-name', 'y.example'], cwd);
     assert.equal((await printed.exited).code, 0);

@@ -363,6 +363,7 @@ describe('config: invalid values name their key', () => {
     ],
     ['body limit too small', 'server_name: a\nmax_request_body_size: 10\n', /at max_request_body_size:/],
     ['log level', 'server_name: a\nlog_level: loud\n', /at log_level: must be one of "fatal"/],
+    ['server name not a server name', 'server_name: "a..b"\n', /at server_name: "a\.\.b" is not a server name/],
     ['log format', 'server_name: a\nlog_format: xml\n', /at log_format: must be one of "json", "pretty"/],
   ];
   for (const [name, yaml, expected] of cases) {

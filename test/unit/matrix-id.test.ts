@@ -4,6 +4,7 @@ import { MAX_USER_ID_LENGTH } from '../../src/limits.js';
 import {
   asciiLowerCase,
   isNumericLocalpart,
+  isServerName,
   LOCALPART_PROBLEM_TEXT,
   localpartOf,
   localpartProblem,
@@ -100,5 +101,42 @@ describe('isNumericLocalpart', () => {
     assert.equal(isNumericLocalpart('12345'), true);
     assert.equal(isNumericLocalpart('123a'), false);
     assert.equal(isNumericLocalpart(''), false);
+  });
+});
+
+describe('isServerName (spec appendices, "Server Name")', () => {
+  it('accepts DNS names, IPv4, bracketed IPv6, each with an optional port', () => {
+    for (const name of [
+      'localhost',
+      'example.org',
+      'matrix.example.org:8448',
+      '1.2.3.4',
+      '1.2.3.4:1',
+      '[::1]',
+      '[1234:5678::abcd]:443',
+      'a-b.c',
+    ]) {
+      assert.equal(isServerName(name), true, name);
+    }
+  });
+  it('refuses what is not a server name', () => {
+    for (const name of [
+      '',
+      'bad name',
+      'a..b',
+      '.a',
+      'a.',
+      'ex_ample.org',
+      'a:0',
+      'a:65536',
+      'a:',
+      '::1',
+      '[::1',
+      `${'a'.repeat(64)}.org`,
+      'a'.repeat(256),
+      'é.org',
+    ]) {
+      assert.equal(isServerName(name), false, name);
+    }
   });
 });

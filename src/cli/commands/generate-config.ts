@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { generateConfigYaml } from '../../config/generate.js';
 import { ConfigError } from '../../config/load.js';
+import { isServerName } from '../../util/matrix-id.js';
 import { fail } from '../common.js';
 
 /** `tessera generate-config`: a commented config file, to stdout or a new file. */
@@ -12,6 +13,13 @@ export function registerGenerateConfig(program: Command): void {
     .option('--server-name <name>', 'the server name (domain part of user ids)', 'localhost')
     .option('-o, --output <file>', 'where to write it (default: standard output)')
     .action((opts: { serverName: string; output?: string }) => {
+      if (!isServerName(opts.serverName)) {
+        fail(
+          new ConfigError(
+            `--server-name ${JSON.stringify(opts.serverName)} is not a server name: a DNS name (example.org), an IP address or [IPv6], with an optional :port`,
+          ),
+        );
+      }
       const yaml = generateConfigYaml({ serverName: opts.serverName, development: false });
       if (opts.output === undefined) {
         process.stdout.write(yaml);
