@@ -5,8 +5,7 @@ import { clusterMetricsSource } from '../observability/metrics.js';
 import { listenForMetrics } from '../observability/metrics-server.js';
 import { openDatabase } from '../storage/open.js';
 
-/** The message a worker sends its primary once it listens. */
-export const WORKER_LISTENING = 'tessera:listening';
+import { WORKER_LISTENING } from './cluster-messages.js';
 
 /** How long stopping workers may take to finish in-flight requests before they are killed. */
 const STOP_GRACE_MS = 10_000;

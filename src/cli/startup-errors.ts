@@ -1,5 +1,5 @@
 import type { Config } from '../config/config.js';
-import { ForeignDatabaseError } from '../storage/open.js';
+import { ForeignDatabaseError } from '../storage/errors.js';
 
 /**
  * A failure to start that the operator can act on: one line naming the config key and what to

@@ -6,16 +6,11 @@ import { AddressSet, InvalidAddressEntry } from '../util/address-set.js';
 import { isServerName } from '../util/matrix-id.js';
 import type { Config, RateLimitConfig } from './config.js';
 import { describeSchemaError } from './diagnostics.js';
+import { ConfigError } from './errors.js';
 import { checkKeys } from './key-check.js';
 import { ConfigFileSchema } from './schema.js';
 
-/** A config problem an operator must fix; the CLI prints it and exits with status 2. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 export interface LoadedConfig {
   config: Config;

@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config/config.js';
+import { ForeignDatabaseError } from './errors.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -147,20 +148,7 @@ async function openPostgres(
   return { db, dialect: 'postgres', poolStats, migrate: migrateHere };
 }
 
-/**
- * The database (or PostgreSQL schema) already holds tables and none of them is Tessera's
- * migration record: it belongs to another program, e.g. Synapse's own `homeserver.db`.
- */
-export class ForeignDatabaseError extends Error {
-  constructor(readonly tables: string[]) {
-    const synapse = tables.includes('events') || tables.includes('schema_version');
-    super(
-      `the database already holds tables that are not Tessera's (${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', …' : ''})` +
-        `${synapse ? ': it looks like a Synapse database' : ''}. Tessera needs a database (or PostgreSQL schema) of its own`,
-    );
-    this.name = 'ForeignDatabaseError';
-  }
-}
+export { ForeignDatabaseError };
 
 /** Refuse to migrate a database that holds another program's tables. */
 async function refuseForeign(db: Kysely<Database>, dialect: Dialect): Promise<void> {

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { ConfigError, DEFAULT_PASSWORD_HASHING, loadConfigFile } from '../../config/load.js';
+import { ConfigError } from '../../config/errors.js';
 import type { Argon2Params } from '../../service/passwords.js';
-import { createArgon2Hasher } from '../../service/passwords.js';
 import { NoTerminal, Prompter } from '../prompt.js';
 
 interface HashPasswordOptions {
@@ -28,6 +27,10 @@ export function registerHashPassword(program: Command): void {
 }
 
 async function hashPassword(opts: HashPasswordOptions): Promise<number> {
+  const [{ DEFAULT_PASSWORD_HASHING, loadConfigFile }, { createArgon2Hasher }] = await Promise.all([
+    import('../../config/load.js'),
+    import('../../service/passwords.js'),
+  ]);
   let params: Argon2Params = DEFAULT_PASSWORD_HASHING;
   if (opts.config !== undefined) {
     try {

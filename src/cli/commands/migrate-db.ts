@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import type { DatabaseConfig } from '../../config/config.js';
-import { ConfigError, loadConfigFile } from '../../config/load.js';
-import { CountMismatchError, copyDatabase, TargetNotEmptyError } from '../../storage/copy.js';
-import { type OpenDatabase, openDatabase } from '../../storage/open.js';
+import { ConfigError } from '../../config/errors.js';
+import type { OpenDatabase } from '../../storage/open.js';
 import { fail } from '../common.js';
 
 interface MigrateDbOptions {
@@ -61,6 +60,12 @@ function targetConfig(opts: MigrateDbOptions): DatabaseConfig {
 }
 
 async function migrateDb(opts: MigrateDbOptions): Promise<number> {
+  const [{ loadConfigFile }, { CountMismatchError, copyDatabase, TargetNotEmptyError }, { openDatabase }] =
+    await Promise.all([
+      import('../../config/load.js'),
+      import('../../storage/copy.js'),
+      import('../../storage/open.js'),
+    ]);
   const { config } = loadConfigFile(opts.config);
   if (config.database.kind !== 'sqlite') {
     throw new ConfigError(`migrate-db copies from SQLite, but ${opts.config} names a PostgreSQL database`);

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { type ConfigError, loadConfigFile } from '../../config/load.js';
+import type { ConfigError } from '../../config/errors.js';
+import type { LoadedConfig } from '../../config/load.js';
 import { NoTerminal, Prompter } from '../prompt.js';
-import { sharedSecretRequest } from '../shared-secret-client.js';
 
 interface RegisterUserOptions {
   user?: string;
@@ -55,7 +55,8 @@ async function registerUser(serverUrl: string | undefined, opts: RegisterUserOpt
   let secret = opts.sharedSecret ?? null;
   let url = serverUrl ?? null;
   if (opts.config !== undefined) {
-    let config: ReturnType<typeof loadConfigFile>['config'];
+    const { loadConfigFile } = await import('../../config/load.js');
+    let config: LoadedConfig['config'];
     try {
       ({ config } = loadConfigFile(opts.config));
     } catch (err) {
@@ -100,6 +101,7 @@ async function registerUser(serverUrl: string | undefined, opts: RegisterUserOpt
       }
     }
     const admin = opts.admin ?? ['y', 'yes', 'true'].includes(await prompt.ask('Make admin [no]: '));
+    const { sharedSecretRequest } = await import('../shared-secret-client.js');
     return await sharedSecretRequest({
       url,
       secret: secret!,

@@ -1,12 +1,11 @@
 import cluster from 'node:cluster';
 import type { Command } from 'commander';
-import { createApp } from '../../app.js';
-import { ConfigError } from '../../config/load.js';
-import { createLogger } from '../../observability/logger.js';
-import { reportToClusterPrimary } from '../../observability/metrics.js';
-import { runPrimary, WORKER_LISTENING } from '../cluster.js';
-import { DEFAULT_CONFIG, fail, resolveConfig } from '../common.js';
+import { ConfigError } from '../../config/errors.js';
+import { DEFAULT_CONFIG, fail } from '../common.js';
 import { explainDatabaseError, explainListenError, StartupError } from '../startup-errors.js';
+
+// The server's modules are imported when `start` runs, not when the command line is parsed:
+// `tessera --help` and the other commands do not pay for them.
 
 interface StartOptions {
   config?: string;
@@ -38,6 +37,11 @@ async function start(opts: StartOptions): Promise<void> {
   if (cluster.isWorker) return serve(opts);
   const workers = parseWorkers(opts.workers);
   if (workers === 1) return serve(opts);
+  const [{ resolveConfig }, { createLogger }, { runPrimary }] = await Promise.all([
+    import('../config-file.js'),
+    import('../../observability/logger.js'),
+    import('../cluster.js'),
+  ]);
   const { loaded, path, generated } = resolveConfig(opts.config);
   const log = createLogger({ level: loaded.config.logLevel, format: loaded.config.logFormat });
   if (generated) log.info({ config: path }, `no config given: wrote a development config to ${path}`);
@@ -47,6 +51,12 @@ async function start(opts: StartOptions): Promise<void> {
 
 /** One serving process: load the config, open the database, listen, stop cleanly on a signal. */
 async function serve(opts: StartOptions): Promise<void> {
+  const [{ resolveConfig }, { createLogger }, { createApp }, { WORKER_LISTENING }] = await Promise.all([
+    import('../config-file.js'),
+    import('../../observability/logger.js'),
+    import('../../app.js'),
+    import('../cluster-messages.js'),
+  ]);
   const { loaded, path, generated } = resolveConfig(opts.config);
   const { config } = loaded;
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
@@ -66,7 +76,10 @@ async function serve(opts: StartOptions): Promise<void> {
     throw explained(err, explainDatabaseError(err, config));
   });
   // A worker's metrics are summed and served by its primary (cli/cluster.ts).
-  if (cluster.isWorker && app.metrics !== null) reportToClusterPrimary(app.metrics);
+  if (cluster.isWorker && app.metrics !== null) {
+    const { reportToClusterPrimary } = await import('../../observability/metrics.js');
+    reportToClusterPrimary(app.metrics);
+  }
   const urls = await app.listen().catch(async (err: unknown) => {
     await app.close().catch(() => {});
     throw explained(err, explainListenError(err, config));
