@@ -126,6 +126,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
         config.rcLogin.account,
         config.rcLogin.failedAttempts,
         config.rcRegistrationRequests,
+        config.rcRegistrationTokenValidity,
       ];
       services.deviceActivity.start();
       housekeeping = startHousekeeping({

@@ -82,3 +82,10 @@ export function codePointLength(value: string, max: number): number {
   for (const _ of value) if (++n > max) break;
   return n;
 }
+
+/**
+ * A registration token (spec "Token-authenticated registration": "an opaque string with
+ * maximum length of 64 characters in the range [A-Za-z0-9._~-]"; Synapse's admin API refuses
+ * longer ones and generates at most this many characters).
+ */
+export const MAX_REGISTRATION_TOKEN_LENGTH = 64;

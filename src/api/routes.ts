@@ -1,5 +1,6 @@
 import { adminDeviceRoutes } from './admin/devices.js';
 import { adminRegisterRoutes } from './admin/register.js';
+import { adminRegistrationTokenRoutes } from './admin/registration-tokens.js';
 import { serverVersionRoutes } from './admin/server-version.js';
 import { adminUserAccountRoutes } from './admin/user-account.js';
 import { adminUserRoutes } from './admin/users.js';
@@ -12,6 +13,7 @@ import { logoutRoutes } from './client/logout.js';
 import { refreshRoutes } from './client/refresh.js';
 import { registerRoutes } from './client/register.js';
 import { registerV1Routes } from './client/register-v1.js';
+import { registrationTokenValidityRoutes } from './client/registration-token-validity.js';
 import { versionsRoutes } from './client/versions.js';
 import { healthRoutes } from './health.js';
 import { openapiRoutes } from './openapi.js';
@@ -22,6 +24,7 @@ export const allRoutes: Route[] = [
   ...versionsRoutes,
   ...registerV1Routes,
   ...registerRoutes,
+  ...registrationTokenValidityRoutes,
   ...authFallbackRoutes,
   ...accountRoutes,
   ...deviceRoutes,
@@ -35,6 +38,7 @@ export const allRoutes: Route[] = [
   ...adminUserAccountRoutes,
   ...adminDeviceRoutes,
   ...whoisRoutes,
+  ...adminRegistrationTokenRoutes,
 ];
 // The OpenAPI document describes the whole table, itself included.
 allRoutes.push(...openapiRoutes(() => allRoutes));

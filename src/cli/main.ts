@@ -6,6 +6,7 @@ import { registerHashPassword } from './commands/hash-password.js';
 import { registerMigrateDb } from './commands/migrate-db.js';
 import { registerRegisterUser } from './commands/register-user.js';
 import { registerStart } from './commands/start.js';
+import { registerTokens } from './commands/tokens.js';
 
 /** The `tessera` command line: one file per command under ./commands/. */
 export function buildProgram(): Command {
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerMigrateDb(program);
   registerRegisterUser(program);
   registerHashPassword(program);
+  registerTokens(program);
   return program;
 }
 

@@ -41,12 +41,16 @@ export interface Config {
   database: DatabaseConfig;
   enableRegistration: boolean;
   enableRegistrationCaptcha: boolean;
+  /** Every registration flow needs `m.login.registration_token` (Synapse's `registration_requires_token`). */
+  registrationRequiresToken: boolean;
   recaptchaPublicKey: string | null;
   recaptchaPrivateKey: string | null;
   recaptchaSiteverifyApi: string;
   registrationSharedSecret: string | null;
   allowGuestAccess: boolean;
   rcRegistration: RateLimitConfig;
+  /** The registration token validity endpoint, per client address. */
+  rcRegistrationTokenValidity: RateLimitConfig;
   rcLogin: { address: RateLimitConfig; account: RateLimitConfig; failedAttempts: RateLimitConfig };
   /** Tessera: unauthenticated requests to the registration API, per client address. */
   rcRegistrationRequests: RateLimitConfig;

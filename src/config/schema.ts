@@ -67,6 +67,8 @@ export const ConfigFileSchema = Type.Object({
   enable_registration: Type.Optional(Type.Boolean()),
   enable_registration_without_verification: Type.Optional(Type.Boolean()),
   enable_registration_captcha: Type.Optional(Type.Boolean()),
+  /** Every registration flow needs `m.login.registration_token` (admin API / `tessera tokens`). */
+  registration_requires_token: Type.Optional(Type.Boolean()),
   recaptcha_public_key: Type.Optional(Type.String()),
   recaptcha_private_key: Type.Optional(Type.String()),
   recaptcha_siteverify_api: Type.Optional(Type.String({ pattern: '^https?://' })),
@@ -77,6 +79,8 @@ export const ConfigFileSchema = Type.Object({
   /** Serve Prometheus metrics on the `type: metrics` listeners. */
   enable_metrics: Type.Optional(Type.Boolean()),
   rc_registration: Type.Optional(RateLimit),
+  /** GET /register/m.login.registration_token/validity, per client address. */
+  rc_registration_token_validity: Type.Optional(RateLimit),
   rc_login: Type.Optional(
     Type.Object({
       address: Type.Optional(RateLimit),

@@ -24,11 +24,6 @@ const enabledBlock = (v: unknown) =>
 
 export const REFUSED_SETTINGS: readonly RefusedSetting[] = [
   {
-    key: 'registration_requires_token',
-    asks: isTrue,
-    why: 'registration tokens are not supported yet; without them anyone could register. Remove the key, or close registration (enable_registration: false) and create accounts with `tessera register-user`',
-  },
-  {
     key: 'registrations_require_3pid',
     asks: nonEmptyList,
     why: 'email or phone verification at registration is not supported yet; without it anyone could register. Remove the key, or close registration',
@@ -275,7 +270,6 @@ export const IGNORED_SYNAPSE_KEYS: ReadonlySet<string> = new Set([
   'rc_presence',
   'rc_delayed_event_mgmt',
   'rc_reports',
-  'rc_registration_token_validity',
   'rc_key_requests',
   'federation_rr_transactions_per_room_per_second',
   'matrix_authentication_service',

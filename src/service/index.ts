@@ -18,6 +18,7 @@ import { createBoundedHasher, type Hasher } from './passwords.js';
 import { RateLimiter } from './rate-limiter.js';
 import { ReauthService } from './reauth.js';
 import { RegistrationService } from './registration.js';
+import { RegistrationTokenService } from './registration-tokens.js';
 import { SessionService } from './sessions.js';
 import { SharedSecretRegistration } from './shared-secret-registration.js';
 import { noTelemetry, type Telemetry } from './telemetry.js';
@@ -50,6 +51,8 @@ export interface Services {
   passwordAuth: PasswordAuth;
   uia: UiaEngine;
   registration: RegistrationService;
+  /** Registration tokens: Synapse's admin API, `tessera tokens`, the validity check. */
+  registrationTokens: RegistrationTokenService;
   sharedSecret: SharedSecretRegistration;
   devices: DeviceService;
   /** Last seen address, time and User-Agent of devices, batched off the request path. */
@@ -90,6 +93,7 @@ export function createServices(deps: ServiceDeps): Services {
     rateLimiter,
     clock,
   });
+  const registrationTokens = new RegistrationTokenService({ storage, config, clock, random, rateLimiter });
   const sharedSecret = new SharedSecretRegistration({ config, storage, clock, random, hasher, users });
   const reauth = new ReauthService({ storage, uia, passwordAuth, rateLimiter });
   const devices = new DeviceService({ storage, tokens, reauth });
@@ -109,6 +113,7 @@ export function createServices(deps: ServiceDeps): Services {
     passwordAuth,
     uia,
     registration,
+    registrationTokens,
     sharedSecret,
     devices,
     deviceActivity,

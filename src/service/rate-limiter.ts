@@ -13,14 +13,17 @@ import type { Telemetry } from './telemetry.js';
  * - `login.failed` (`rc_login.failed_attempts`), per user id as given: wrong passwords (login
  *   and re-authentication alike);
  * - `registration.requests` (Tessera's `rc_registration_requests`), per client IP: every
- *   request to the registration API, counted before it stores or checks anything.
+ *   request to the registration API, counted before it stores or checks anything;
+ * - `registration_token.validity` (`rc_registration_token_validity`), per client IP: checks of
+ *   a registration token's validity (the spec asks to rate-limit them against guessing).
  */
 export type RateLimitKind =
   | 'registration'
   | 'login.address'
   | 'login.account'
   | 'login.failed'
-  | 'registration.requests';
+  | 'registration.requests'
+  | 'registration_token.validity';
 
 export class RateLimiter {
   private readonly limits: Record<RateLimitKind, RateLimitConfig>;
@@ -29,17 +32,18 @@ export class RateLimiter {
     private readonly deps: {
       storage: Storage;
       clock: Clock;
-      config: Pick<Config, 'rcRegistration' | 'rcLogin' | 'rcRegistrationRequests'>;
+      config: Pick<Config, 'rcRegistration' | 'rcLogin' | 'rcRegistrationRequests' | 'rcRegistrationTokenValidity'>;
       telemetry?: Pick<Telemetry, 'rateLimited'>;
     },
   ) {
-    const { rcRegistration, rcLogin, rcRegistrationRequests } = deps.config;
+    const { rcRegistration, rcLogin, rcRegistrationRequests, rcRegistrationTokenValidity } = deps.config;
     this.limits = {
       registration: rcRegistration,
       'login.address': rcLogin.address,
       'login.account': rcLogin.account,
       'login.failed': rcLogin.failedAttempts,
       'registration.requests': rcRegistrationRequests,
+      'registration_token.validity': rcRegistrationTokenValidity,
     };
   }
 

@@ -1,9 +1,11 @@
 import type { Config } from '../config/config.js';
 import { MatrixError } from '../errors.js';
+import type { CompletedStage } from '../storage/repos/uia-sessions.js';
 import type { Storage } from '../storage/storage.js';
 import type { UiaEngine } from '../uia/engine.js';
 import { dummyStage } from '../uia/stages/dummy.js';
 import { recaptchaStage } from '../uia/stages/recaptcha.js';
+import { REGISTRATION_TOKEN_STAGE, registrationTokenStage } from '../uia/stages/registration-token.js';
 import { type V1Credentials, v1PasswordStage } from '../uia/stages/v1-password.js';
 import type { AuthDict, Stage, UiaOperation } from '../uia/types.js';
 import type { Clock } from '../util/clock.js';
@@ -113,12 +115,23 @@ export class RegistrationService {
     },
   ) {
     const { config } = deps;
+    // The gates every flow passes, in order, before its last stage: the captcha first, then the
+    // registration token (spec "Token-authenticated registration"). Synapse puts the token
+    // before the captcha; we deliberately put it after, so only a client that solved the
+    // captcha can take one of a token's uses and hold it for the session's lifetime.
+    const gates = [
+      ...(config.enableRegistrationCaptcha ? ['m.login.recaptcha'] : []),
+      ...(config.registrationRequiresToken ? [REGISTRATION_TOKEN_STAGE] : []),
+    ];
+    const tokenStage = config.registrationRequiresToken ? registrationTokenStage(deps.storage, deps.clock) : null;
     const stages = new Map<string, Stage>();
     stages.set('m.login.password', v1PasswordStage(deps.users, config.passwordPolicy));
     if (deps.captcha !== null) stages.set('m.login.recaptcha', recaptchaStage(deps.captcha, config.recaptchaPublicKey));
+    if (tokenStage !== null) stages.set(REGISTRATION_TOKEN_STAGE, tokenStage);
     this.v1Op = {
       name: 'register.v1',
-      flows: config.enableRegistrationCaptcha ? [['m.login.recaptcha', 'm.login.password']] : [['m.login.password']],
+      // The password stage carries the account, so it is always last: no v1 flow skips a gate.
+      flows: [[...gates, 'm.login.password']],
       stages,
       userId: null,
       persistBody: () => ({}),
@@ -127,11 +140,12 @@ export class RegistrationService {
     if (deps.captcha !== null) {
       v3Stages.set('m.login.recaptcha', recaptchaStage(deps.captcha, config.recaptchaPublicKey, 'uia'));
     }
+    if (tokenStage !== null) v3Stages.set(REGISTRATION_TOKEN_STAGE, tokenStage);
     this.v3Op = {
       name: 'register',
-      // Synapse puts the captcha in front of every flow and keeps the dummy stage last, so the
-      // captcha alone never finishes a flow (SyTest "Register with a recaptcha").
-      flows: config.enableRegistrationCaptcha ? [['m.login.recaptcha', 'm.login.dummy']] : [['m.login.dummy']],
+      // Synapse keeps the dummy stage last, so a gate alone never finishes a flow (SyTest
+      // "Register with a recaptcha").
+      flows: [[...gates, 'm.login.dummy']],
       stages: v3Stages,
       userId: null,
       // Only the known fields, and the password only as `password_hash` (set by registerV3).
@@ -178,6 +192,7 @@ export class RegistrationService {
       isGuest: false,
       isAdmin: false,
       login: { deviceId: null, initialDisplayName: null, refreshToken: false },
+      onCreated: (tx) => this.useHeldToken(tx, outcome.session.session_id, outcome.completed),
     });
     if (outcome.stored) await this.deps.uia.deleteSession(outcome.session.session_id);
     return {
@@ -281,6 +296,7 @@ export class RegistrationService {
         onCreated: async (tx, userId) => {
           const bound = await tx.uiaSessions.setResultOnce(session.session_id, JSON.stringify({ user_id: userId }));
           if (registeredUserOf(bound) !== userId) throw new SessionAlreadyRegistered();
+          await this.useHeldToken(tx, session.session_id, success.completed);
         },
       });
       return { ...registered, homeServer: config.serverName };
@@ -293,6 +309,19 @@ export class RegistrationService {
       const winner = registeredUserOf((await uia.loadSession(this.v3Op, session.session_id)).result);
       if (winner === null) throw err;
       return this.loginAgain(winner, localpart, login);
+    }
+  }
+
+  /**
+   * Inside the registration's transaction: the use of a registration token the session holds
+   * becomes a completed use (spec "Token-authenticated registration"). When the hold is gone
+   * (the session expired meanwhile, or the token was deleted) the account is not created: 401
+   * M_UNAUTHORIZED, and the client starts again.
+   */
+  private async useHeldToken(tx: Storage, sessionId: string, completed: readonly CompletedStage[]): Promise<void> {
+    if (!completed.some((c) => c.stage === REGISTRATION_TOKEN_STAGE)) return;
+    if (!(await tx.registrationTokens.completeHold(sessionId))) {
+      throw new MatrixError('M_UNAUTHORIZED', 'The registration token is no longer held by this session; start again');
     }
   }
 

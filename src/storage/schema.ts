@@ -112,6 +112,28 @@ export interface UsedNoncesTable {
   expires_ts: number;
 }
 
+/** Registration tokens, with Synapse's columns (0010; repos/registration-tokens.ts). */
+export interface RegistrationTokensTable {
+  /** 1–64 characters of [A-Za-z0-9._~-] (spec "Token-authenticated registration"). */
+  token: string;
+  /** null: any number of registrations. */
+  uses_allowed: number | null;
+  /** Registrations that passed the token stage and have not finished (one per hold row). */
+  pending: number;
+  /** Registrations that finished with this token. */
+  completed: number;
+  /** Milliseconds since the epoch after which the token is invalid; null: never. */
+  expiry_time: number | null;
+  created_ts: number;
+}
+
+/** Which UIA session holds one `pending` use of which token (0010). */
+export interface RegistrationTokenHoldsTable {
+  session_id: string;
+  token: string;
+  created_ts: number;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -121,4 +143,6 @@ export interface Database {
   uia_stages: UiaStagesTable;
   rate_limits: RateLimitsTable;
   used_nonces: UsedNoncesTable;
+  registration_tokens: RegistrationTokensTable;
+  registration_token_holds: RegistrationTokenHoldsTable;
 }

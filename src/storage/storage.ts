@@ -4,6 +4,7 @@ import { AccessTokensRepo } from './repos/access-tokens.js';
 import { DevicesRepo } from './repos/devices.js';
 import { RateLimitsRepo } from './repos/rate-limits.js';
 import { RefreshTokensRepo } from './repos/refresh-tokens.js';
+import { RegistrationTokensRepo } from './repos/registration-tokens.js';
 import { UiaSessionsRepo } from './repos/uia-sessions.js';
 import { UsedNoncesRepo } from './repos/used-nonces.js';
 import { UsersRepo } from './repos/users.js';
@@ -22,6 +23,7 @@ export interface Storage {
   readonly uiaSessions: UiaSessionsRepo;
   readonly rateLimits: RateLimitsRepo;
   readonly usedNonces: UsedNoncesRepo;
+  readonly registrationTokens: RegistrationTokensRepo;
   /** One trivial query: resolves when the database answers. */
   ping(): Promise<void>;
   /** Run `fn` in one transaction; the Storage it receives runs every query inside it. */
@@ -38,6 +40,7 @@ export function createStorage(db: Kysely<Database>, dialect: Dialect): Storage {
     uiaSessions: new UiaSessionsRepo(db),
     rateLimits: new RateLimitsRepo(db),
     usedNonces: new UsedNoncesRepo(db),
+    registrationTokens: new RegistrationTokensRepo(db),
     ping: async () => {
       await sql`select 1`.execute(db);
     },

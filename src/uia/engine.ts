@@ -180,23 +180,30 @@ export class UiaEngine {
     const row = session ?? this.newSessionRow(op, body);
     const completed = session === null ? [] : await this.opts.storage.uiaSessions.listStages(row.session_id);
     let data: unknown = null;
+    let created = false;
     const fresh = !completed.some((c) => c.stage === auth.type);
     if (fresh) {
       const stage = op.stages.get(auth.type);
       if (stage === undefined || !this.allowedNext(op, completed).includes(auth.type)) {
         throw new StageNotAllowed(auth.type);
       }
+      if (session === null && stage.needsStoredSession === true) {
+        await this.opts.storage.uiaSessions.create(row);
+        created = true;
+      }
       try {
         data = (await stage.check(auth, { session: row, userId: op.userId, completed, remoteIp })) ?? null;
       } catch (err) {
         if (err instanceof StageFailed) this.opts.telemetry?.uiaStage(auth.type, 'failed');
+        // As if never stored: a failed stage leaves no session behind.
+        if (created) await this.opts.storage.uiaSessions.delete(row.session_id);
         throw err;
       }
       this.opts.telemetry?.uiaStage(auth.type, 'passed');
     }
     const done = this.isDone(op, [...completed, ...(fresh ? [{ stage: auth.type, data }] : [])]);
-    const stored = session !== null || !done || storeWhenDone;
-    if (session === null && stored) await this.opts.storage.uiaSessions.create(row);
+    const stored = session !== null || created || !done || storeWhenDone;
+    if (session === null && stored && !created) await this.opts.storage.uiaSessions.create(row);
     if (fresh) {
       if (stored) {
         const added = await this.opts.storage.uiaSessions.addStage(

@@ -24,6 +24,11 @@ export interface Stage {
   readonly type: string;
   /** Data a client needs before it can perform the stage (`params[type]` in 401 replies). */
   params?(): Record<string, unknown> | null;
+  /**
+   * The stage writes rows that refer to its session (a registration token hold): a new
+   * session is stored before `check` runs, and deleted again when the stage fails.
+   */
+  readonly needsStoredSession?: boolean;
   check(auth: AuthDict, ctx: StageContext): Promise<unknown>;
 }
 

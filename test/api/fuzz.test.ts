@@ -15,6 +15,7 @@ import {
   type TokenMode,
 } from '../helpers/fuzz/requests.js';
 import {
+  FUZZ_REGISTRATION_TOKEN,
   type Identity,
   isDestructive,
   isDestructiveAdmin,
@@ -49,6 +50,7 @@ const CAPTCHA_KEYS = new Set([
   'POST /register',
   'GET /auth/:stage/fallback/web',
   'POST /auth/:stage/fallback/web',
+  'GET /register/m.login.registration_token/validity',
 ]);
 
 interface Target {
@@ -129,7 +131,11 @@ await describeEachBackend('fuzzed requests', (backend) => {
   before(async () => {
     const server = await startServer({ backend, config: { ...UNLIMITED_RATES, allow_guest_access: true } });
     open = { server, agent: createAgent(CONCURRENCY), pools: newPools(), harvested: 0 };
-    captchaServer = await startCaptchaServer(backend);
+    // The second server also needs a registration token: its flows carry the token stage.
+    captchaServer = await startCaptchaServer(backend, { config: { registration_requires_token: true } });
+    for (const s of [server, captchaServer.server]) {
+      await s.app.services.registrationTokens.create({ token: FUZZ_REGISTRATION_TOKEN, usesAllowed: 1_000_000 });
+    }
     captcha = { server: captchaServer.server, agent: createAgent(CONCURRENCY), pools: newPools(), harvested: 0 };
     shared = await registerIdentity(server, new Rng(SEED));
     sharedAdmin = await registerAdmin(server, new Rng(SEED + 1));

@@ -31,10 +31,16 @@ export interface CaptchaServer {
 }
 
 /** A test server with registration captcha on, and its fake verifier. */
-export async function startCaptchaServer(backend: Backend, opts: { publicKey?: string } = {}): Promise<CaptchaServer> {
+export async function startCaptchaServer(
+  backend: Backend,
+  opts: { publicKey?: string; config?: Record<string, unknown> } = {},
+): Promise<CaptchaServer> {
   const verifier = await startCaptchaVerifier();
   try {
-    const server = await startServer({ backend, config: captchaConfig(verifier, opts.publicKey) });
+    const server = await startServer({
+      backend,
+      config: { ...captchaConfig(verifier, opts.publicKey), ...(opts.config ?? {}) },
+    });
     return {
       server,
       verifier,

@@ -53,6 +53,7 @@ export const UNLIMITED_RATES = {
   rc_registration: unlimited,
   rc_login: { address: unlimited, account: unlimited, failed_attempts: unlimited },
   rc_registration_requests: unlimited,
+  rc_registration_token_validity: unlimited,
 };
 
 /** Test defaults: open registration, a throwaway database, cheap hashing, no logs. */

@@ -52,9 +52,13 @@ recaptcha_public_key: "pub-key"
 recaptcha_private_key: "priv-key"
 recaptcha_siteverify_api: "https://hcaptcha.com/siteverify"
 registration_shared_secret: "s3cret"
+registration_requires_token: true
 rc_registration:
   per_second: 0.5
   burst_count: 4
+rc_registration_token_validity:
+  per_second: 0.25
+  burst_count: 9
 rc_login:
   address:
     per_second: 0.1
@@ -107,10 +111,13 @@ describe('config: a Synapse-style homeserver.yaml', () => {
     assert.equal(config.recaptchaPrivateKey, 'priv-key');
     assert.equal(config.recaptchaSiteverifyApi, 'https://hcaptcha.com/siteverify');
     assert.equal(config.registrationSharedSecret, 's3cret');
+    // Enforced since registration tokens exist: no longer refused (spec "Token-authenticated registration").
+    assert.equal(config.registrationRequiresToken, true);
   });
 
   it('reads rate limits', () => {
     assert.deepEqual(config.rcRegistration, { perSecond: 0.5, burstCount: 4 });
+    assert.deepEqual(config.rcRegistrationTokenValidity, { perSecond: 0.25, burstCount: 9 });
     assert.deepEqual(config.rcLogin, {
       address: { perSecond: 0.1, burstCount: 6 },
       account: { perSecond: 0.2, burstCount: 7 },
@@ -153,6 +160,9 @@ describe('config: defaults', () => {
     assert.deepEqual(config.database, { kind: 'sqlite', path: join(BASE, 'data/tessera.db') });
     assert.equal(config.enableRegistration, false);
     assert.equal(config.enableRegistrationCaptcha, false);
+    assert.equal(config.registrationRequiresToken, false);
+    // Synapse's default (synapse/config/ratelimiting.py).
+    assert.deepEqual(config.rcRegistrationTokenValidity, { perSecond: 0.1, burstCount: 5 });
     assert.equal(config.recaptchaSiteverifyApi, 'https://www.recaptcha.net/recaptcha/api/siteverify');
     assert.equal(config.registrationSharedSecret, null);
     assert.deepEqual(config.rcRegistration, { perSecond: 0.17, burstCount: 3 });
@@ -423,7 +433,6 @@ something_else_entirely: 1
 
 describe('config: settings Tessera cannot enforce stop start-up (fail closed)', () => {
   const refused: [string, string][] = [
-    ['registration_requires_token: true', 'registration_requires_token'],
     ['registrations_require_3pid: [email]', 'registrations_require_3pid'],
     ['allowed_local_3pids: [{medium: email, pattern: ".*@example.org"}]', 'allowed_local_3pids'],
     ['user_consent: {version: "1.0", template_dir: res/templates/privacy}', 'user_consent'],
@@ -454,6 +463,7 @@ describe('config: settings Tessera cannot enforce stop start-up (fail closed)', 
   }
   const harmless = [
     'registration_requires_token: false',
+    'registration_requires_token: true',
     'registrations_require_3pid: []',
     'experimental_features: {msc3866: {enabled: false}}',
     'password_config: {localdb_enabled: true}',
@@ -466,7 +476,7 @@ describe('config: settings Tessera cannot enforce stop start-up (fail closed)', 
     it(`starts with ${line}`, () => assert.doesNotThrow(() => parse(`server_name: a\n${line}\n`)));
   }
   it('names every refused key at once, one line each', () => {
-    const lines = errorOf('server_name: a\nregistration_requires_token: true\nsession_lifetime: 1d\n').split('\n');
+    const lines = errorOf('server_name: a\nregistrations_require_3pid: [email]\nsession_lifetime: 1d\n').split('\n');
     assert.equal(lines.length, 2);
   });
 });

@@ -5,6 +5,7 @@ import * as m0006 from './0006-rate-limits.js';
 import * as m0007 from './0007-shared-secret-registration.js';
 import * as m0008 from './0008-device-activity.js';
 import * as m0009 from './0009-admin-users.js';
+import * as m0010 from './0010-registration-tokens.js';
 
 /**
  * Every migration, in order, for both dialects (one set: portable types only). Kysely's
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '0007-shared-secret-registration': m0007,
   '0008-device-activity': m0008,
   '0009-admin-users': m0009,
+  '0010-registration-tokens': m0010,
 };

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, UiaSessionsTable } from '../schema.js';
+import { deleteSessionsReleasingHolds } from './registration-tokens.js';
 
 /** PostgreSQL's foreign_key_violation, or SQLite's foreign-key constraint error. */
 function isForeignKeyViolation(err: unknown): boolean {
@@ -115,8 +116,20 @@ export class UiaSessionsRepo {
    * and the use of its authorisation commit or roll back together.
    */
   async consume(sessionId: string): Promise<boolean> {
-    const res = await this.db.deleteFrom('uia_sessions').where('session_id', '=', sessionId).executeTakeFirst();
-    return Number(res.numDeletedRows) === 1;
+    return this.inTransaction((trx) =>
+      deleteSessionsReleasingHolds(trx, sessionId, async () => {
+        const res = await trx.deleteFrom('uia_sessions').where('session_id', '=', sessionId).executeTakeFirst();
+        return Number(res.numDeletedRows) === 1;
+      }),
+    );
+  }
+
+  /**
+   * Every deletion of sessions first gives back the registration token uses they hold
+   * (deleteSessionsReleasingHolds), in the same transaction: a session never takes a use with it.
+   */
+  private inTransaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.db.isTransaction ? fn(this.db) : this.db.transaction().execute(fn);
   }
 
   /**
@@ -124,15 +137,25 @@ export class UiaSessionsRepo {
    * RegistrationService writes), so they can no longer log that account in again.
    */
   async deleteRegistrationsOf(userId: string): Promise<void> {
-    await this.db
-      .deleteFrom('uia_sessions')
-      .where('operation', '=', 'register')
-      .where('result', '=', JSON.stringify({ user_id: userId }))
-      .execute();
+    const result = JSON.stringify({ user_id: userId });
+    await this.inTransaction(async (trx) => {
+      const ids = trx
+        .selectFrom('uia_sessions')
+        .select('session_id')
+        .where('operation', '=', 'register')
+        .where('result', '=', result);
+      await deleteSessionsReleasingHolds(trx, ids, () =>
+        trx.deleteFrom('uia_sessions').where('operation', '=', 'register').where('result', '=', result).execute(),
+      );
+    });
   }
 
   async delete(sessionId: string): Promise<void> {
-    await this.db.deleteFrom('uia_sessions').where('session_id', '=', sessionId).execute();
+    await this.inTransaction((trx) =>
+      deleteSessionsReleasingHolds(trx, sessionId, () =>
+        trx.deleteFrom('uia_sessions').where('session_id', '=', sessionId).execute(),
+      ),
+    );
   }
 
   /** How many sessions are stored, live or expired (monitoring, tests). */
@@ -144,8 +167,21 @@ export class UiaSessionsRepo {
     return Number(row.n);
   }
 
+  /**
+   * Delete the sessions expired at `now`, giving back the token uses they held. A session that
+   * took a hold after the holds were read makes the foreign key refuse the delete: the
+   * transaction rolls back and the next run deletes it.
+   */
   async deleteExpired(now: number): Promise<number> {
-    const res = await this.db.deleteFrom('uia_sessions').where('expires_ts', '<=', now).executeTakeFirst();
-    return Number(res.numDeletedRows);
+    return this.inTransaction((trx) =>
+      deleteSessionsReleasingHolds(
+        trx,
+        trx.selectFrom('uia_sessions').select('session_id').where('expires_ts', '<=', now),
+        async () => {
+          const res = await trx.deleteFrom('uia_sessions').where('expires_ts', '<=', now).executeTakeFirst();
+          return Number(res.numDeletedRows);
+        },
+      ),
+    );
   }
 }

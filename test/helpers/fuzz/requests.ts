@@ -34,6 +34,7 @@ function fillParams(rng: Rng, path: string, t: TemplateContext, labels: string[]
         return rng.chance(0.5) ? encodeURIComponent(id) : id;
       }
     }
+    if (name === 'token' && rng.chance(0.5)) return rng.pick(['fuzz-token', 'unknown-token']);
     if (name === 'deviceId' && rng.chance(0.5)) {
       labels.push('param-own-device');
       return encodeURIComponent(t.me.deviceId);
@@ -176,7 +177,8 @@ export function strayRequest(rng: Rng, routes: readonly RouteUnderTest[]): FuzzR
     { label: 'unknown-path', path: '/_matrix/client/v3/nope' },
     { label: 'extra-segment', path: `${known}/extra` },
     { label: 'trailing-slash', path: `${known}/` },
-    { label: 'double-slash', path: known.replace('/client/', '/client//') },
+    // Doubles the last slash, so it is stray for every path (`/health` has no `/client/`).
+    { label: 'double-slash', path: known.replace(/\/(?=[^/]*$)/, '//') },
     { label: 'upper-case-path', path: known.toUpperCase() },
     { label: 'dot-dot-segment', path: `${known}/../versions` },
     { label: 'path-%FF', path: `${known}%FF` },

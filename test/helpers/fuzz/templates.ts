@@ -85,6 +85,12 @@ function loginBody(t: TemplateContext): JsonObject {
     : { type: t.rng.pick(['m.login.password', 'm.login.token', 'm.login.dummy']), user, password, ...extra };
 }
 
+/** A registration token: one the fuzz servers create (FUZZ_REGISTRATION_TOKEN), or another. */
+export const FUZZ_REGISTRATION_TOKEN = 'fuzz-token';
+function registrationToken(t: TemplateContext): string {
+  return t.rng.pick([FUZZ_REGISTRATION_TOKEN, FUZZ_REGISTRATION_TOKEN, 'unknown-token', t.rng.id('tok')]);
+}
+
 function v3RegisterBody(t: TemplateContext): JsonObject {
   const body: JsonObject = { username: freshName(t), password: 'fuzz password' };
   if (t.rng.chance(0.4)) body.device_id = t.rng.id('DEV');
@@ -94,6 +100,7 @@ function v3RegisterBody(t: TemplateContext): JsonObject {
   if (t.rng.chance(0.7)) {
     body.auth = t.rng.pick<JsonObject>([
       { type: 'm.login.dummy', ...maybeSession(t) },
+      { type: 'm.login.registration_token', token: registrationToken(t), ...maybeSession(t) },
       { type: 'm.login.recaptcha', response: t.rng.pick(['good', 'bad']), ...maybeSession(t) },
       { ...maybeSession(t) },
     ]);
@@ -108,6 +115,7 @@ function v1RegisterBody(t: TemplateContext): JsonObject {
     { type: 'm.login.recaptcha', response: t.rng.pick(['good', 'bad']), ...maybeSession(t) },
     { type: 'm.login.recaptcha' },
     { type: 'm.login.dummy' },
+    { type: 'm.login.registration_token', token: registrationToken(t), ...maybeSession(t) },
   ]);
 }
 
@@ -163,6 +171,19 @@ const BODIES: Record<string, Template> = {
   }),
   [`DELETE ${A}/v2/users/:userId/devices/:deviceId`]: () => ({}),
   [`POST ${A}/v2/users/:userId/delete_devices`]: (t) => ({ devices: [someDeviceId(t), 'NOPE'] }),
+  [`POST ${A}/v1/registration_tokens/new`]: (t) =>
+    t.rng.pick<JsonObject>([
+      {},
+      { length: t.rng.int(70) },
+      { token: t.rng.id('tok'), uses_allowed: t.rng.pick<FuzzValue>([null, 0, 1, 5]) },
+      { expiry_time: t.rng.pick<FuzzValue>([null, Date.now() + 60_000, 5]), uses_allowed: t.rng.int(3) },
+    ]),
+  [`PUT ${A}/v1/registration_tokens/:token`]: (t) =>
+    t.rng.pick<JsonObject>([
+      {},
+      { uses_allowed: t.rng.pick<FuzzValue>([null, 0, 3, -1]) },
+      { expiry_time: t.rng.pick<FuzzValue>([null, Date.now() + 60_000, 5]) },
+    ]),
   'POST /auth/:stage/fallback/web': (t) => ({
     session: t.pools.sessions.length > 0 ? t.rng.pick(t.pools.sessions) : 'no-such-session',
     response: t.rng.pick(['good', 'bad']),
@@ -185,6 +206,9 @@ const QUERIES: Record<string, (t: TemplateContext) => Record<string, string>> = 
     if (t.rng.chance(0.3)) q.dir = t.rng.pick(['f', 'b']);
     return q;
   },
+  [`GET ${A}/v1/registration_tokens`]: (t): Record<string, string> =>
+    t.rng.chance(0.5) ? {} : { valid: t.rng.pick(['true', 'false', 'maybe']) },
+  'GET /register/m.login.registration_token/validity': (t) => ({ token: registrationToken(t) }),
   [`GET ${A}/v1/username_available`]: (t) => ({ username: t.rng.chance(0.7) ? freshName(t) : 'fuzzer' }),
   'GET /auth/:stage/fallback/web': (t) => ({
     session: t.pools.sessions.length > 0 ? encodeURIComponent(t.rng.pick(t.pools.sessions)) : 'no-such-session',
@@ -221,6 +245,10 @@ export const KNOWN_FIELDS = [
   'user_type',
   'threepids',
   'valid_until_ms',
+  'token',
+  'length',
+  'uses_allowed',
+  'expiry_time',
 ] as const;
 
 /** `POST /_matrix/client/r0/register` → `POST /register`; the 2014 API's register is `/v1-register`. */

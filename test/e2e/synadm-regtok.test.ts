@@ -1,0 +1,147 @@
+// `synadm regtok list/new/details/update/delete` (Debian's synadm, unchanged) manages
+// Tessera's registration tokens over Synapse's admin API; the effects are checked over the
+// client API, with `registration_requires_token` on. See test/e2e/synadm.test.ts for the rest.
+//
+// In CI (CI=true) a missing synadm is a failure, never a skip; `.ci/run` installs it.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { describeEachBackend, startServer, type TestServer } from '../helpers/server.js';
+
+const run = promisify(execFile);
+const SYNADM = process.env.TESSERA_TEST_SYNADM ?? '/usr/bin/synadm';
+const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
+const present = existsSync(SYNADM);
+if (!present && !IN_CI) {
+  process.stderr.write(
+    `\n!!! ${SYNADM} is missing: SKIPPING the synadm admin-client tests.\n` +
+      '!!! Install it with `apt-get install -y synadm`. In CI (CI=true) this is a failure.\n\n',
+  );
+}
+const skip = !present && !IN_CI ? `${SYNADM} is not installed (apt-get install -y synadm)` : false;
+
+const V3 = '/_matrix/client/v3/register';
+const STAGE = 'm.login.registration_token';
+
+await describeEachBackend('synadm regtok against Tessera', (backend) => {
+  let s: TestServer;
+  let home: string;
+
+  before(async () => {
+    s = await startServer({ backend, config: { registration_requires_token: true } });
+    // Registration needs a token now: the admin is created as `register_new_matrix_user` would.
+    const root = await s.app.services.users.register({
+      localpart: 'root',
+      password: { plain: 'pw-root' },
+      isGuest: false,
+      isAdmin: true,
+      login: { deviceId: null, initialDisplayName: null, refreshToken: false },
+    });
+    home = mkdtempSync(join(tmpdir(), 'tessera-synadm-'));
+    writeFileSync(
+      join(home, 'synadm.yaml'),
+      stringify({
+        user: root.userId,
+        token: root.accessToken,
+        base_url: s.url,
+        admin_path: '/_synapse/admin',
+        matrix_path: '/_matrix',
+        timeout: 30,
+        homeserver: 'localhost',
+        server_discovery: 'well-known',
+        format: 'json',
+        ssl_verify: true,
+      }),
+    );
+  });
+  after(async () => {
+    await s?.close();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  /** Run `synadm --batch -o json <args>`; returns its output and the last JSON document it printed. */
+  async function synadm(...args: string[]): Promise<{ stdout: string; json: any }> {
+    assert.ok(present, `${SYNADM} must exist in CI (apt-get install -y synadm)`);
+    const { stdout, stderr } = await run(SYNADM, ['-c', join(home, 'synadm.yaml'), '--batch', '-o', 'json', ...args], {
+      env: { ...process.env, HOME: home },
+      timeout: 60_000,
+    });
+    assert.doesNotMatch(stderr, /ERROR/, stderr);
+    const docs = stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{') || l.startsWith('['))
+      .map((l) => JSON.parse(l));
+    return { stdout, json: docs.at(-1) };
+  }
+
+  /** Register `username` with `token` over v3; the last reply. */
+  async function register(username: string, token: string) {
+    const session = (await s.request('POST', V3, { username })).body.session;
+    const held = await s.request('POST', V3, { auth: { type: STAGE, token, session } });
+    if (held.body.errcode !== undefined) return held;
+    return s.request('POST', V3, { password: 'pw', auth: { type: 'm.login.dummy', session } });
+  }
+
+  it('regtok new: a named one-use token, and a generated one of the length asked', { skip }, async () => {
+    const named = await synadm('regtok', 'new', '--token', 'synadm-tok', '--uses-allowed', '1');
+    assert.deepEqual(named.json, { token: 'synadm-tok', uses_allowed: 1, pending: 0, completed: 0, expiry_time: null });
+    const generated = await synadm('regtok', 'new', '--length', '20', '--expiry-ts', String(Date.now() + 86_400_000));
+    assert.match(generated.json.token, /^[A-Za-z0-9._~-]{20}$/);
+    assert.equal(generated.json.uses_allowed, null);
+    assert.equal(typeof generated.json.expiry_time, 'number');
+  });
+
+  it('regtok list (--valid/--invalid) and details; the token registers one account, then is used up', {
+    skip,
+  }, async () => {
+    const all = await synadm('regtok', 'list', '--timestamp');
+    assert.equal(all.json.registration_tokens.length, 2);
+    assert.deepEqual((await synadm('regtok', 'list', '--invalid')).json.registration_tokens, []);
+
+    const res = await register('sam', 'synadm-tok');
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const details = await synadm('regtok', 'details', 'synadm-tok', '--timestamp');
+    assert.deepEqual(details.json, {
+      token: 'synadm-tok',
+      uses_allowed: 1,
+      pending: 0,
+      completed: 1,
+      expiry_time: null,
+    });
+    const invalid = await synadm('regtok', 'list', '--invalid');
+    assert.deepEqual(
+      invalid.json.registration_tokens.map((t: { token: string }) => t.token),
+      ['synadm-tok'],
+    );
+    assert.equal((await synadm('regtok', 'list', '--valid')).json.registration_tokens.length, 1);
+    assert.equal((await register('tim', 'synadm-tok')).body.errcode, 'M_UNAUTHORIZED');
+  });
+
+  it('regtok update: -1 uses means unlimited; the token works again; an expiry is set', { skip }, async () => {
+    const expiry = Date.now() + 3_600_000;
+    const { json } = await synadm(
+      'regtok',
+      'update',
+      'synadm-tok',
+      '--uses-allowed',
+      '-1',
+      '--expiry-ts',
+      String(expiry),
+    );
+    assert.deepEqual(json, { token: 'synadm-tok', uses_allowed: null, pending: 0, completed: 1, expiry_time: expiry });
+    assert.equal((await register('tim', 'synadm-tok')).status, 200);
+  });
+
+  it('regtok delete: the token is gone, and refused at registration', { skip }, async () => {
+    const { stdout } = await synadm('regtok', 'delete', 'synadm-tok');
+    assert.match(stdout, /Registration token successfully deleted/);
+    const { json } = await synadm('regtok', 'details', 'synadm-tok');
+    assert.equal(json.errcode, 'M_NOT_FOUND');
+    assert.equal((await register('uma', 'synadm-tok')).body.errcode, 'M_UNAUTHORIZED');
+  });
+});
