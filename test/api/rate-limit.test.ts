@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, it } from 'node:test';
 import { assertError } from '../helpers/assert.js';
+import { manualClock } from '../helpers/clock.js';
 import { describeEachBackend, startServer, type TestResponse, type TestServer } from '../helpers/server.js';
 import { passwordLogin, registerUser, v1Password } from '../helpers/users.js';
 
@@ -15,16 +16,6 @@ const open = { per_second: 1000, burst_count: 1000 };
 /** 2 actions, then one more every 2 s. */
 const tight = { per_second: 0.5, burst_count: 2 };
 
-function manualClock() {
-  let t = T0;
-  return {
-    now: () => t,
-    advance: (ms: number) => {
-      t += ms;
-    },
-  };
-}
-
 /** 429 M_LIMIT_EXCEEDED with exactly this retry_after_ms and Retry-After = ceil(ms / 1000) s. */
 function assertLimited(res: TestResponse, retryAfterMs: number): void {
   assertError(res, 429, 'M_LIMIT_EXCEEDED');
@@ -38,7 +29,7 @@ function v3User(username: string) {
 
 await describeEachBackend('rate limits', (backend) => {
   const servers: TestServer[] = [];
-  const start = async (config: Record<string, unknown>, clock = manualClock()) => {
+  const start = async (config: Record<string, unknown>, clock = manualClock(T0)) => {
     const s = await startServer({ backend, clock, config });
     servers.push(s);
     return { s, clock };
@@ -131,7 +122,7 @@ await describeEachBackend('rate limits', (backend) => {
   });
 
   it('two servers on one database share the buckets', async () => {
-    const clock = manualClock();
+    const clock = manualClock(T0);
     const config = { rc_registration: tight, ...loginRates({ failed_attempts: tight }) };
     const { s: a } = await start(config, clock);
     const b = await startServer({ backend, clock, config, shareDatabaseWith: a });

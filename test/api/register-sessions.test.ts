@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, it } from 'node:test';
 import { assertChallenge, assertError } from '../helpers/assert.js';
+import { manualClock } from '../helpers/clock.js';
 import { describeEachBackend, startServer, type TestServer, UNLIMITED_RATES } from '../helpers/server.js';
 import { passwordAuth, whoamiStatus } from '../helpers/users.js';
 
@@ -11,19 +12,9 @@ const V3 = '/_matrix/client/v3';
 const REGISTER = `${V3}/register`;
 const T0 = 1_750_000_000_000;
 
-function manualClock() {
-  let t = T0;
-  return {
-    now: () => t,
-    advance: (ms: number) => {
-      t += ms;
-    },
-  };
-}
-
 await describeEachBackend('registration sessions', (backend) => {
   const servers: TestServer[] = [];
-  const start = async (config: Record<string, unknown> = {}, clock = manualClock()) => {
+  const start = async (config: Record<string, unknown> = {}, clock = manualClock(T0)) => {
     const s = await startServer({ backend, clock, config: { ...UNLIMITED_RATES, ...config } });
     servers.push(s);
     return { s, clock };

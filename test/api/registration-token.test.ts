@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { assertChallenge, assertError } from '../helpers/assert.js';
 import { captchaConfig, startCaptchaVerifier } from '../helpers/captcha.js';
+import { manualClock } from '../helpers/clock.js';
 import type { FakeSiteverify } from '../helpers/fake-siteverify.js';
 import { describeEachBackend, startServer, type TestServer } from '../helpers/server.js';
 import { v1Password, whoami } from '../helpers/users.js';
@@ -14,16 +15,6 @@ const V3 = '/_matrix/client/v3/register';
 const V1 = '/_matrix/client/api/v1/register';
 const STAGE = 'm.login.registration_token';
 const T0 = 1_750_000_000_000;
-
-function manualClock() {
-  let t = T0;
-  return {
-    now: () => t,
-    advance: (ms: number) => {
-      t += ms;
-    },
-  };
-}
 
 /** A token straight in the database (the admin API has its own tests). */
 async function newToken(s: TestServer, token: string, usesAllowed: number | null, expiryTime: number | null = null) {
@@ -45,7 +36,7 @@ async function registerV3(s: TestServer, username: string, token: string) {
 
 await describeEachBackend('registration tokens: the gate', (backend) => {
   let s: TestServer;
-  const clock = manualClock();
+  const clock = manualClock(T0);
   before(async () => {
     s = await startServer({ backend, clock, config: { registration_requires_token: true } });
     await newToken(s, 'open-token', null);
@@ -182,7 +173,7 @@ await describeEachBackend('registration tokens: the gate', (backend) => {
 
 await describeEachBackend('registration tokens: a held use is given back when its session goes', (backend) => {
   let s: TestServer;
-  const clock = manualClock();
+  const clock = manualClock(T0);
   before(async () => {
     s = await startServer({
       backend,
