@@ -5,6 +5,7 @@ import { registerGenerateConfig } from './commands/generate-config.js';
 import { registerMigrateDb } from './commands/migrate-db.js';
 import { registerRegisterUser } from './commands/register-user.js';
 import { registerStart } from './commands/start.js';
+import { registerUsers } from './commands/users.js';
 
 /** The `tessera` command line: one file per command under ./commands/. */
 export function buildProgram(): Command {
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerGenerateConfig(program);
   registerMigrateDb(program);
   registerRegisterUser(program);
+  registerUsers(program);
   return program;
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { type ConfigError, loadConfigFile } from '../../config/load.js';
+import { NoTerminal, Prompter } from '../prompt.js';
 import { sharedSecretRequest } from '../shared-secret-client.js';
 
 interface RegisterUserOptions {
@@ -128,32 +128,4 @@ function listenerUrl(listener: { port: number; bindAddresses: string[] } | undef
   const host =
     bound === '0.0.0.0' ? '127.0.0.1' : bound === '::' ? '[::1]' : bound.includes(':') ? `[${bound}]` : bound;
   return `http://${host}:${listener.port}`;
-}
-
-class NoTerminal extends Error {}
-
-/** Questions on the terminal; a missing value without a terminal is an error, never a hang. */
-class Prompter {
-  private rl: ReturnType<typeof createInterface> | null = null;
-
-  async ask(question: string, secret = false): Promise<string> {
-    if (!process.stdin.isTTY) {
-      throw new NoTerminal(`${question.replace(/[:[].*$/, '').trim()} is required (no terminal to ask on)`);
-    }
-    this.rl ??= createInterface({ input: process.stdin, output: process.stdout, terminal: true });
-    const rl = this.rl as unknown as { _writeToOutput(s: string): void };
-    const write = rl._writeToOutput.bind(rl);
-    // Echo nothing of a password, as getpass does.
-    if (secret) rl._writeToOutput = (s: string) => write(s.startsWith(question) ? question : '');
-    try {
-      return (await this.rl.question(question)).trim();
-    } finally {
-      rl._writeToOutput = write;
-      if (secret) process.stdout.write('\n');
-    }
-  }
-
-  close(): void {
-    this.rl?.close();
-  }
 }
