@@ -56,15 +56,19 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-/** Run `tessera <args>` in `cwd` (default: the repository). */
-export function spawnTessera(args: string[], cwd = REPO): CliProcess {
+/**
+ * Run `tessera <args>` in `cwd` (default: the repository). Standard input is empty unless
+ * `stdin` gives what a pipe writes to it; it is never a terminal.
+ */
+export function spawnTessera(args: string[], cwd = REPO, opts: { stdin?: string } = {}): CliProcess {
   // NODE_TEST_CONTEXT would make the child report to this test runner instead of running.
   const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
   const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
     cwd,
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
   running.add(child);
   const lines: string[] = [];
   const logs: LogLine[] = [];
