@@ -3,7 +3,7 @@ import { type OpenServices, openServices } from '../../app.js';
 import type { Config } from '../../config/config.js';
 import { loadConfigFile } from '../../config/load.js';
 import { MatrixError } from '../../errors.js';
-import { MAX_ADMIN_USER_PAGE } from '../../limits.js';
+import { MAX_ADMIN_USER_PAGE, MAX_PASSWORD_LENGTH } from '../../limits.js';
 import { createLogger } from '../../observability/logger.js';
 import { OPERATOR } from '../../service/admin-target.js';
 import { listedJson, userJson } from '../../service/admin-user-json.js';
@@ -284,7 +284,12 @@ async function resetPassword(
   const user = await existing(ctx, value);
   const password = given ?? (await askPassword());
   if (password === null) return 1;
-  await ctx.services.adminAccounts.resetPassword(OPERATOR, user.user_id, password, logoutDevices);
+  await ctx.services.adminAccounts.resetPassword(OPERATOR, user.user_id, password, logoutDevices).catch((err) => {
+    if (err instanceof MatrixError && err.errcode === 'M_INVALID_PARAM') {
+      throw new UsageError(`${err.message}: a password is 1 to ${MAX_PASSWORD_LENGTH} characters`);
+    }
+    throw err;
+  });
   ctx.out(
     `password of ${user.user_id} changed; ${logoutDevices ? 'every device is logged out' : 'its devices stay logged in'}`,
   );
