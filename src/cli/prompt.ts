@@ -1,25 +1,38 @@
 import { createInterface } from 'node:readline/promises';
+import { Writable } from 'node:stream';
 
 /** A value the command needs, and no terminal to ask for it on. */
 export class NoTerminal extends Error {}
 
-/** Questions on the terminal (on standard output, as Synapse's scripts ask); a missing value without a terminal is an error, never a hang. */
+/**
+ * Questions on the terminal, on standard output as Synapse's scripts ask them. A missing value
+ * without a terminal is an error (NoTerminal), never a hang.
+ */
 export class Prompter {
   private rl: ReturnType<typeof createInterface> | null = null;
+  /** While true, what readline echoes is dropped: a password is not shown, as getpass does. */
+  private muted = false;
 
   async ask(question: string, secret = false): Promise<string> {
     if (!process.stdin.isTTY) {
       throw new NoTerminal(`${question.replace(/[:[].*$/, '').trim()} is required (no terminal to ask on)`);
     }
-    this.rl ??= createInterface({ input: process.stdin, output: process.stdout, terminal: true });
-    const rl = this.rl as unknown as { _writeToOutput(s: string): void };
-    const write = rl._writeToOutput.bind(rl);
-    // Echo nothing of a password, as getpass does.
-    if (secret) rl._writeToOutput = (s: string) => write(s.startsWith(question) ? question : '');
+    if (this.rl === null) {
+      const output = new Writable({
+        write: (chunk: Buffer, _encoding, done) => {
+          if (!this.muted) process.stdout.write(chunk);
+          done();
+        },
+      });
+      this.rl = createInterface({ input: process.stdin, output, terminal: true });
+    }
+    // A secret's question is written here, since readline echoes nothing of it then.
+    if (secret) process.stdout.write(question);
+    this.muted = secret;
     try {
-      return (await this.rl.question(question)).trim();
+      return (await this.rl.question(secret ? '' : question)).trim();
     } finally {
-      rl._writeToOutput = write;
+      this.muted = false;
       if (secret) process.stdout.write('\n');
     }
   }
