@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { backendRuns, describeOrSkip } from '../helpers/backends.js';
 import {
   call,
@@ -33,6 +35,41 @@ async function users(args: string[], stdin?: string): Promise<Run> {
   const { code } = await proc.exited;
   return { code, out: proc.lines, err: proc.stderr() };
 }
+
+/**
+ * `tessera users <args>` on a terminal: util-linux `script` gives it a pseudo-terminal, and
+ * each answer is typed once its question (a prompt ending in ": ") has appeared.
+ */
+async function usersOnTerminal(args: string[], answers: string[]): Promise<Run> {
+  const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+  const command = [process.execPath, '--import', import.meta.resolve('tsx'), main, 'users', ...args]
+    .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
+    .join(' ');
+  const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
+  const child = spawn('script', ['-qec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let asked = 0;
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    // A question ends in ": " with nothing after it on its line (yet), cursor movements aside.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escape sequences.
+    const text = out.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
+    const prompts = text.match(/: (?=\r|\n|$)/g)?.length ?? 0;
+    if (prompts > asked && asked < answers.length) child.stdin.write(`${answers[asked++]}\r`);
+  });
+  let err = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  // A question never answered fails the test instead of hanging it.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  clearTimeout(timer);
+  child.stdin.end();
+  return { code, out: out.split(/\r?\n/), err };
+}
+
+const HAVE_SCRIPT = spawnSync('script', ['--version'], { encoding: 'utf8' }).stdout?.includes('util-linux') ?? false;
 
 const show = (r: Run) => `exit ${r.code}\nstdout:\n${r.out.join('\n')}\nstderr:\n${r.err}`;
 
@@ -183,6 +220,28 @@ for (const { backend, skip } of await backendRuns()) {
       assert.equal((await login('carol', 'new carol password')).status, 200);
       assert.equal((await login('carol', 'old-carol')).status, 403);
       assert.ok(await tokenWorks(tokens.carol!.token));
+    });
+
+    it('on a terminal: reset-password asks twice without echo, deactivate asks first', {
+      skip:
+        backend !== 'sqlite' ? 'the terminal is the same on every backend' : !HAVE_SCRIPT && 'needs util-linux script',
+    }, async () => {
+      const reset = await usersOnTerminal(['reset-password', '-c', config, 'bob'], ['typed pw 1', 'typed pw 1']);
+      assert.equal(reset.code, 0, show(reset));
+      assert.doesNotMatch(reset.out.join('\n'), /typed pw/);
+      assert.ok(
+        reset.out.some((l) => l.startsWith('New password: ')),
+        show(reset),
+      );
+      assert.ok(
+        reset.out.some((l) => l.startsWith('Confirm password: ')),
+        show(reset),
+      );
+      assert.equal((await login('bob', 'typed pw 1')).status, 200);
+      const no = await usersOnTerminal(['deactivate', '-c', config, 'bob'], ['n']);
+      assert.equal(no.code, 1, show(no));
+      assert.ok(no.out.includes('nothing changed'), show(no));
+      assert.equal((await login('bob', 'typed pw 1')).status, 200);
     });
 
     it('an unknown user is one line and exit 1', async () => {
