@@ -49,11 +49,24 @@ export interface App {
   close(): Promise<void>;
 }
 
+/** The database and the services on it, without any listener or timer. */
+export interface OpenServices {
+  services: Services;
+  storage: Storage;
+  log: Logger;
+  clock: Clock;
+  /** Counting when a metrics listener is configured, else null. */
+  metrics: Metrics | null;
+  /** Close the database. */
+  close(): Promise<void>;
+}
+
 /**
- * The composition root: the only place that creates things and wires them together.
- * Storage → services → HTTP server; every dependency is passed in, never global.
+ * Storage → services: open the database (bringing its schema up to date) and build every
+ * service on it. `createApp` puts the HTTP server on top; the `tessera users` commands use
+ * the services alone, acting on the database of a config without a running server.
  */
-export async function createApp(deps: AppDeps): Promise<App> {
+export async function openServices(deps: AppDeps): Promise<OpenServices> {
   const { config } = deps;
   const log = deps.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
   const clock = deps.clock ?? systemClock;
@@ -76,6 +89,16 @@ export async function createApp(deps: AppDeps): Promise<App> {
     ...(deps.deviceActivity && { deviceActivity: deps.deviceActivity }),
     ...(metrics && { telemetry: metrics }),
   });
+  return { services, storage, log, clock, metrics, close: () => database.close() };
+}
+
+/**
+ * The composition root: the only place that creates things and wires them together.
+ * Storage → services → HTTP server; every dependency is passed in, never global.
+ */
+export async function createApp(deps: AppDeps): Promise<App> {
+  const { config } = deps;
+  const { services, storage, log, clock, metrics, close: closeDatabase } = await openServices(deps);
   // Every bind address of every listener, each knowing its own listener's `x_forwarded`.
   const [first, ...rest] = config.listeners.flatMap((l) =>
     l.bindAddresses.map((host) => ({ host, port: l.port, trust: { xForwarded: l.xForwarded } })),
@@ -153,7 +176,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       await server.close();
       // After the last request finished, before the database closes: write the last activity.
       await services.deviceActivity.stop();
-      await database.close();
+      await closeDatabase();
     },
   };
 }

@@ -7,6 +7,7 @@ import { registerMigrateDb } from './commands/migrate-db.js';
 import { registerRegisterUser } from './commands/register-user.js';
 import { registerStart } from './commands/start.js';
 import { registerTokens } from './commands/tokens.js';
+import { registerUsers } from './commands/users.js';
 
 /** The `tessera` command line: one file per command under ./commands/. */
 export function buildProgram(): Command {
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerRegisterUser(program);
   registerHashPassword(program);
   registerTokens(program);
+  registerUsers(program);
   return program;
 }
 

@@ -49,3 +49,17 @@ export class Prompter {
     this.rl?.close();
   }
 }
+
+/**
+ * The first line of standard input when it is not a terminal (a pipe or a file: `echo pw |
+ * tessera …`), without its line ending; null when it ends before any line.
+ */
+export async function readStdinLine(): Promise<string | null> {
+  const rl = createInterface({ input: process.stdin, terminal: false, crlfDelay: Number.POSITIVE_INFINITY });
+  try {
+    for await (const line of rl) return line;
+    return null;
+  } finally {
+    rl.close();
+  }
+}

@@ -1,6 +1,7 @@
 import { MatrixError } from '../errors.js';
 import type { UserRow } from '../storage/repos/users.js';
 import type { Storage } from '../storage/storage.js';
+import type { Requester } from './tokens.js';
 
 /**
  * The `<user_id>` of an admin API path, read as Synapse reads it (`UserID.from_string`): an
@@ -38,3 +39,10 @@ export async function existingLocalUser(
   if (row === null) throw new MatrixError('M_NOT_FOUND', messages.notFound ?? 'User not found');
   return row;
 }
+
+/**
+ * Who acts in the `tessera users` commands: the operator, holding the config and so the
+ * database, not an account. Its empty user id is nobody's, so the rules about an admin's own
+ * account (no demoting oneself, keeping the calling device on a password reset) never apply.
+ */
+export const OPERATOR: Requester = { userId: '', deviceId: '', isGuest: false, isAdmin: true, tokenHash: '' };

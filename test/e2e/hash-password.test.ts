@@ -15,8 +15,7 @@ import { type CliProcess, spawnTessera, tesseraCommand } from '../helpers/proces
 const PASSWORD = 'correct horse battery 42';
 
 async function run(args: string[], stdin?: string): Promise<{ code: number | null; proc: CliProcess }> {
-  const proc = spawnTessera(['hash-password', ...args], undefined, { stdin: stdin === undefined ? 'ignore' : 'pipe' });
-  if (stdin !== undefined) proc.child.stdin!.end(stdin);
+  const proc = spawnTessera(['hash-password', ...args], undefined, stdin === undefined ? {} : { stdin });
   const { code } = await proc.exited;
   return { code, proc };
 }

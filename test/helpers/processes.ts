@@ -63,17 +63,18 @@ export function tesseraCommand(args: string[]): string[] {
 
 /**
  * Run `tessera <args>` in `cwd` (default: the repository). Standard input is empty unless
- * `stdin: 'pipe'` (then write to `child.stdin`).
+ * `stdin` gives what a pipe writes to it; it is never a terminal.
  */
-export function spawnTessera(args: string[], cwd = REPO, opts: { stdin?: 'pipe' | 'ignore' } = {}): CliProcess {
+export function spawnTessera(args: string[], cwd = REPO, opts: { stdin?: string } = {}): CliProcess {
   // NODE_TEST_CONTEXT would make the child report to this test runner instead of running.
   const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
   const [node, ...nodeArgs] = tesseraCommand(args);
   const child = spawn(node!, nodeArgs, {
     cwd,
     env,
-    stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
+    stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
   running.add(child);
   const lines: string[] = [];
   const logs: LogLine[] = [];

@@ -1,7 +1,8 @@
 import { MatrixError } from '../../errors.js';
 import { MAX_ADMIN_USER_PAGE } from '../../limits.js';
-import type { AdminUserView, PutUserInput } from '../../service/admin-users.js';
-import { USER_ORDER_COLUMNS, type UserListRow, type UserOrder } from '../../storage/repos/users.js';
+import { listedJson, userJson } from '../../service/admin-user-json.js';
+import type { PutUserInput } from '../../service/admin-users.js';
+import { USER_ORDER_COLUMNS, type UserOrder } from '../../storage/repos/users.js';
 import { adminPath, defineRoute, type Route, reply } from '../route.js';
 import {
   AnyObject,
@@ -20,53 +21,6 @@ import {
 } from './params.js';
 
 type UserParams = { userId: string };
-
-/**
- * `GET /v2/users/<user_id>` and the answer of PUT, with Synapse's fields. `creation_ts` is in
- * seconds here and in milliseconds in the list, as Synapse answers (its docs' examples too).
- * Tessera keeps no 3PIDs, external ids, consent or appservice data: those are empty or null.
- */
-function userJson(u: AdminUserView) {
-  return {
-    name: u.user_id,
-    displayname: u.displayname,
-    avatar_url: u.avatar_url,
-    threepids: [],
-    external_ids: [],
-    is_guest: u.is_guest === 1,
-    admin: u.is_admin === 1,
-    deactivated: u.deactivated === 1,
-    erased: u.erased === 1,
-    shadow_banned: u.shadow_banned === 1,
-    locked: u.locked === 1,
-    suspended: false,
-    creation_ts: Math.floor(Number(u.created_ts) / 1000),
-    appservice_id: null,
-    consent_server_notice_sent: null,
-    consent_version: null,
-    consent_ts: null,
-    user_type: u.user_type,
-    last_seen_ts: u.last_seen_ts,
-  };
-}
-
-/** One account of `GET /v2/users` (Synapse's fields; `creation_ts` in milliseconds). */
-function listedJson(u: UserListRow) {
-  return {
-    name: u.user_id,
-    user_type: u.user_type,
-    is_guest: u.is_guest === 1,
-    admin: u.is_admin === 1,
-    deactivated: u.deactivated === 1,
-    shadow_banned: u.shadow_banned === 1,
-    displayname: u.displayname,
-    avatar_url: u.avatar_url,
-    creation_ts: Number(u.created_ts),
-    erased: u.erased === 1,
-    last_seen_ts: u.last_seen_ts,
-    locked: u.locked === 1,
-  };
-}
 
 /** Tessera keeps no third-party ids or SSO ids: an empty list is accepted, entries are refused. */
 function noIdentifiers(body: Body, key: string, required: readonly string[]): void {

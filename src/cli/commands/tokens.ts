@@ -22,35 +22,22 @@ interface Common {
 /** A command-line value that is wrong: exit status 2, like a config problem. */
 class UsageError extends Error {}
 
-/**
- * The token service over the config's database, closed by `fn`'s end. Opens only what tokens
- * need; when the CLI gains a shared helper that opens the services without listeners, this is
- * the one place to switch to it.
- */
+/** The token service over the config's database (no listener, no timer), closed by `fn`'s end. */
 async function withTokens<T>(configPath: string, fn: (tokens: RegistrationTokenService) => Promise<T>): Promise<T> {
-  // Loaded when the command runs: `tessera --help` does not pay for the config parser or the database.
-  const [{ loadConfigFile }, { RateLimiter }, { RegistrationTokenService }, { openDatabase }, { createStorage }] =
-    await Promise.all([
-      import('../../config/load.js'),
-      import('../../service/rate-limiter.js'),
-      import('../../service/registration-tokens.js'),
-      import('../../storage/open.js'),
-      import('../../storage/storage.js'),
-    ]);
-  const [{ systemClock }, { cryptoRandom }] = await Promise.all([
-    import('../../util/clock.js'),
-    import('../../util/random.js'),
+  // Loaded when the command runs: `tessera --help` does not pay for the server's modules.
+  const [{ loadConfigFile }, { createLogger }, { openServices }] = await Promise.all([
+    import('../../config/load.js'),
+    import('../../observability/logger.js'),
+    import('../../app.js'),
   ]);
   const { config } = loadConfigFile(configPath);
-  const db = await openDatabase(config.database);
+  // Logs are for problems only, and never mixed into the output on standard output.
+  const log = createLogger({ level: 'warn', format: config.logFormat, destination: process.stderr });
+  const opened = await openServices({ config, log });
   try {
-    const storage = createStorage(db.db, db.dialect);
-    const rateLimiter = new RateLimiter({ storage, clock: systemClock, config });
-    return await fn(
-      new RegistrationTokenService({ storage, config, clock: systemClock, random: cryptoRandom, rateLimiter }),
-    );
+    return await fn(opened.services.registrationTokens);
   } finally {
-    await db.close();
+    await opened.close();
   }
 }
 
