@@ -32,7 +32,11 @@ export class ReauthService {
   constructor(
     private readonly deps: { storage: Storage; uia: UiaEngine; passwordAuth: PasswordAuth; rateLimiter: RateLimiter },
   ) {
-    this.stages = new Map([['m.login.password', passwordStage(deps.passwordAuth, deps.rateLimiter)]]);
+    const failedAttempts = {
+      take: (userId: string) => deps.rateLimiter.assert('login.failed', userId),
+      giveBack: (userId: string) => deps.rateLimiter.refund('login.failed', userId),
+    };
+    this.stages = new Map([['m.login.password', passwordStage(deps.passwordAuth, failedAttempts)]]);
   }
 
   /**

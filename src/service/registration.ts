@@ -125,7 +125,14 @@ export class RegistrationService {
     ];
     const tokenStage = config.registrationRequiresToken ? registrationTokenStage(deps.storage, deps.clock) : null;
     const stages = new Map<string, Stage>();
-    stages.set('m.login.password', v1PasswordStage(deps.users, config.passwordPolicy));
+    stages.set(
+      'm.login.password',
+      v1PasswordStage({
+        normaliseLocalpart: (username) => deps.users.normaliseLocalpart(username),
+        assertAvailable: (localpart) => deps.users.assertAvailable(localpart),
+        checkPassword: (password) => checkPasswordPolicy(password, config.passwordPolicy),
+      }),
+    );
     if (deps.captcha !== null) stages.set('m.login.recaptcha', recaptchaStage(deps.captcha, config.recaptchaPublicKey));
     if (tokenStage !== null) stages.set(REGISTRATION_TOKEN_STAGE, tokenStage);
     this.v1Op = {

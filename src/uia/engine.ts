@@ -1,9 +1,9 @@
 import { MatrixError, UiaChallenge } from '../errors.js';
-import type { Telemetry } from '../service/telemetry.js';
 import type { CompletedStage, UiaSessionRow } from '../storage/repos/uia-sessions.js';
 import type { Storage } from '../storage/storage.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
+import type { StageTelemetry } from './ports.js';
 import type { AuthDict, UiaOperation } from './types.js';
 
 /**
@@ -48,7 +48,7 @@ export interface UiaEngineOptions {
   random: Random;
   sessionLifetimeMs: number;
   /** Stage outcomes for metrics (service/telemetry.ts). */
-  telemetry?: Pick<Telemetry, 'uiaStage'>;
+  telemetry?: StageTelemetry;
 }
 
 /** Hooks of one `authenticate` call. */

@@ -1,7 +1,7 @@
 import { MatrixError } from '../../errors.js';
-import { type PasswordAuth, userFromAuthDict } from '../../service/password-auth.js';
-import type { RateLimiter } from '../../service/rate-limiter.js';
+import { userFromAuthDict } from '../auth-dict.js';
 import { StageFailed } from '../engine.js';
+import type { FailedAttempts, PasswordCheck } from '../ports.js';
 import type { Stage } from '../types.js';
 
 /** What a passed re-authentication stage proved, remembered with the completed stage. */
@@ -24,7 +24,7 @@ export interface ProvenUser {
  * - A wrong password fails the stage: 401 challenge with errcode M_FORBIDDEN, so the client
  *   may try again.
  */
-export function passwordStage(passwordAuth: PasswordAuth, rateLimiter: RateLimiter): Stage {
+export function passwordStage(passwordAuth: PasswordCheck, failedAttempts: FailedAttempts): Stage {
   return {
     type: 'm.login.password',
     async check(auth, ctx): Promise<ProvenUser> {
@@ -36,19 +36,19 @@ export function passwordStage(passwordAuth: PasswordAuth, rateLimiter: RateLimit
         throw new MatrixError('M_FORBIDDEN', 'Invalid auth: the identifier must be the token owner');
       }
       const failedKey = ctx.userId.toLowerCase();
-      await rateLimiter.assert('login.failed', failedKey);
+      await failedAttempts.take(failedKey);
       let userId: string;
       try {
         userId = (await passwordAuth.verify(user, auth.password)).user_id;
       } catch (err) {
         const wrong = err instanceof MatrixError && err.errcode === 'M_FORBIDDEN';
-        if (!wrong) await rateLimiter.refund('login.failed', failedKey);
+        if (!wrong) await failedAttempts.giveBack(failedKey);
         if (wrong || (err instanceof MatrixError && err.errcode === 'M_USER_DEACTIVATED')) {
           throw new StageFailed('M_FORBIDDEN', 'Invalid username or password');
         }
         throw err;
       }
-      await rateLimiter.refund('login.failed', failedKey);
+      await failedAttempts.giveBack(failedKey);
       return { user_id: userId };
     },
   };

@@ -1,6 +1,6 @@
 import { MatrixError } from '../../errors.js';
-import type { CaptchaVerifier } from '../../service/captcha.js';
 import { StageFailed } from '../engine.js';
+import type { CaptchaCheck } from '../ports.js';
 import type { Stage } from '../types.js';
 
 /**
@@ -16,7 +16,7 @@ export type CaptchaErrorStyle = 'v1' | 'uia';
  * sent `challenge`, which siteverify no longer needs and we ignore.
  */
 export function recaptchaStage(
-  verifier: CaptchaVerifier,
+  verifier: CaptchaCheck,
   publicKey: string | null,
   style: CaptchaErrorStyle = 'v1',
 ): Stage {

@@ -1,7 +1,5 @@
-import type { PasswordPolicy } from '../../config/config.js';
 import { MatrixError } from '../../errors.js';
-import { checkPasswordPolicy } from '../../service/password-policy.js';
-import type { UserService } from '../../service/users.js';
+import type { NewAccountRules } from '../ports.js';
 import type { Stage } from '../types.js';
 
 /** What the v1 password stage proved: the localpart to create (null: generate one). */
@@ -15,7 +13,7 @@ export interface V1Credentials {
  * existing one. Checks the username (grammar, availability) and the password policy here, so
  * a bad request is refused before any hashing.
  */
-export function v1PasswordStage(users: UserService, policy: PasswordPolicy | null): Stage {
+export function v1PasswordStage(rules: NewAccountRules): Stage {
   return {
     type: 'm.login.password',
     async check(auth): Promise<V1Credentials> {
@@ -32,10 +30,10 @@ export function v1PasswordStage(users: UserService, policy: PasswordPolicy | nul
         // id with 400 M_INVALID_USERNAME, as v3 refuses one in `username`.
         if (user.startsWith('@'))
           throw new MatrixError('M_INVALID_USERNAME', 'user must be a localpart, not a user ID');
-        localpart = users.normaliseLocalpart(user);
-        await users.assertAvailable(localpart);
+        localpart = rules.normaliseLocalpart(user);
+        await rules.assertAvailable(localpart);
       }
-      checkPasswordPolicy(auth.password, policy);
+      rules.checkPassword(auth.password);
       return { localpart };
     },
   };
