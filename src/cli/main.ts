@@ -4,6 +4,7 @@ import { TESSERA_VERSION } from '../util/version.js';
 import { registerGenerateConfig } from './commands/generate-config.js';
 import { registerHashPassword } from './commands/hash-password.js';
 import { registerMigrateDb } from './commands/migrate-db.js';
+import { registerRatelimit } from './commands/ratelimit.js';
 import { registerRegisterUser } from './commands/register-user.js';
 import { registerStart } from './commands/start.js';
 import { registerTokens } from './commands/tokens.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerHashPassword(program);
   registerTokens(program);
   registerUsers(program);
+  registerRatelimit(program);
   return program;
 }
 

@@ -4,6 +4,31 @@ import { randomBytes } from 'node:crypto';
  * A commented config file in Synapse's key names. `tessera generate-config` writes it, and
  * `tessera start` writes the development flavour when it finds no config at all.
  */
+const PRODUCTION_LIMITS = `# Rate limits (Synapse's defaults), each a bucket of burst_count that drains at per_second.
+# They live in the database and survive restarts; \`tessera ratelimit clear\` empties them.
+rc_registration:
+  per_second: 0.17
+  burst_count: 3
+rc_login:
+  # every login request per client address; successful logins per account; wrong passwords per user
+  address: { per_second: 0.003, burst_count: 5 }
+  account: { per_second: 0.003, burst_count: 5 }
+  failed_attempts: { per_second: 0.17, burst_count: 3 }
+`;
+
+/** Real limits, but no five-minute lockout after a few logins from 127.0.0.1 while developing. */
+const DEVELOPMENT_LIMITS = `# Rate limits, loosened for development (Synapse's defaults let 5 logins from one address in
+# and then one every 5 minutes). Wrong passwords are still limited. They live in the database and
+# survive restarts; \`tessera ratelimit clear -c tessera.yaml\` empties them.
+rc_registration:
+  per_second: 1
+  burst_count: 10
+rc_login:
+  address: { per_second: 1, burst_count: 20 }
+  account: { per_second: 1, burst_count: 20 }
+  failed_attempts: { per_second: 0.17, burst_count: 3 }
+`;
+
 export function generateConfigYaml(opts: { serverName: string; development: boolean }): string {
   const secret = randomBytes(24).toString('base64url');
   return `# Tessera configuration. Keys follow Synapse's homeserver.yaml wherever Synapse has the
@@ -74,15 +99,7 @@ password_config:
     require_lowercase: false
     require_uppercase: false
 
-# Rate limits (Synapse's defaults).
-rc_registration:
-  per_second: 0.17
-  burst_count: 3
-rc_login:
-  address: { per_second: 0.003, burst_count: 5 }
-  account: { per_second: 0.003, burst_count: 5 }
-  failed_attempts: { per_second: 0.17, burst_count: 3 }
-
+${opts.development ? DEVELOPMENT_LIMITS : PRODUCTION_LIMITS}
 # Prometheus metrics on a listener of their own (keep it private); see README "Monitoring".
 # enable_metrics: true
 # and add to listeners:

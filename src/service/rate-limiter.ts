@@ -71,6 +71,15 @@ export class RateLimiter {
     return limitExceeded(retryAfterMs);
   }
 
+  /**
+   * Empty buckets by hand (`tessera ratelimit clear`): those of one client address or user id
+   * (every kind that is keyed by it), or all of them when `key` is null. Returns how many.
+   */
+  async clear(key: string | null): Promise<number> {
+    const keys = key === null ? null : (Object.keys(this.limits) as RateLimitKind[]).map((kind) => `${kind}:${key}`);
+    return this.deps.storage.rateLimits.clear(keys);
+  }
+
   /** Return an action taken with `assert` that turned out not to count. */
   async refund(kind: RateLimitKind, key: string): Promise<void> {
     await this.deps.storage.rateLimits.refund(`${kind}:${key}`, this.limits[kind].perSecond, this.deps.clock.now());

@@ -16,7 +16,7 @@ import type { RateLimiter } from './rate-limiter.js';
 import type { SessionService } from './sessions.js';
 import type { UserService } from './users.js';
 
-/** A v1 registration flow as the seed lists it: `type` is the first stage, `stages` all of them. */
+/** A v1 registration flow as docs/client-api-v1-registration.md lists it: `type` is the first stage, `stages` all of them. */
 export interface V1Flow {
   type: string;
   stages?: string[];
@@ -97,7 +97,7 @@ function registeredUserOf(result: string | null): string | null {
   return typeof parsed.user_id === 'string' ? parsed.user_id : null;
 }
 
-/** Registration: the flows the config offers, the v1 protocol (the seed) and v3 (current spec). */
+/** Registration: the flows the config offers, the v1 protocol (docs/client-api-v1-registration.md) and v3 (current spec). */
 export class RegistrationService {
   private readonly v1Op: UiaOperation;
   private readonly v3Op: UiaOperation;
@@ -164,7 +164,7 @@ export class RegistrationService {
     };
   }
 
-  /** GET /register (v1): "All login stages MUST be mentioned if there is >1 login type" (seed). */
+  /** GET /register (v1): "All login stages MUST be mentioned if there is >1 login type" (docs/client-api-v1-registration.md). */
   v1Flows(): V1Flow[] {
     return this.v1Op.flows.map((f) => (f.length > 1 ? { type: f[0]!, stages: [...f] } : { type: f[0]! }));
   }
@@ -177,7 +177,7 @@ export class RegistrationService {
 
   /**
    * POST /register (v1): one stage per request. A non-final stage answers `next` + `session`
-   * (seed: a multi-stage step MUST carry `session`); the last one creates the account and logs
+   * (docs/client-api-v1-registration.md: a multi-stage step MUST carry `session`); the last one creates the account and logs
    * it in. The session is gone once registration finishes.
    */
   async submitV1(stage: AuthDict & { type: string }, remoteIp: string): Promise<V1Result> {

@@ -31,7 +31,7 @@ await describeEachBackend('GET /_tessera/openapi.json', (backend) => {
     assert.deepEqual(described, expected);
   });
 
-  it('carries the request schemas the server validates with: the seed v1 registration', () => {
+  it('carries the request schemas the server validates with: the client API v1 registration', () => {
     const post = doc.paths['/_matrix/client/api/v1/register'].post;
     const schema = post.requestBody.content['application/json'].schema;
     assert.deepEqual(schema.required, ['type']);

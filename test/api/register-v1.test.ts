@@ -9,7 +9,7 @@ import { v1Password, whoami } from '../helpers/users.js';
 
 const V1 = '/_matrix/client/api/v1/register';
 
-await describeEachBackend('v1 register, open registration (the seed)', (backend) => {
+await describeEachBackend('v1 register, open registration (client API v1)', (backend) => {
   let s: TestServer;
   before(async () => {
     s = await startServer({ backend });
@@ -94,7 +94,7 @@ await describeEachBackend('v1 register, open registration (the seed)', (backend)
     assert.equal(again.status, 200);
   });
 
-  it("answers malformed bodies with the seed's errors", async () => {
+  it("answers malformed bodies with the v1 API's errors", async () => {
     assertError(await s.request('POST', V1, undefined, { raw: 'not json' }), 400, 'M_NOT_JSON');
     assertError(await s.request('POST', V1, undefined, { raw: '' }), 400, 'M_NOT_JSON');
     assertError(

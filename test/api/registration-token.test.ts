@@ -8,7 +8,7 @@ import { describeEachBackend, startServer, type TestServer } from '../helpers/se
 import { v1Password, whoami } from '../helpers/users.js';
 
 // The registration token gate (spec "Token-authenticated registration"): every flow of v3 and
-// of the seed's v1 API carries `m.login.registration_token`, and a use of a token is held by
+// of the client API v1 carries `m.login.registration_token`, and a use of a token is held by
 // the session that passed the stage until the account exists or the session goes.
 
 const V3 = '/_matrix/client/v3/register';

@@ -504,6 +504,14 @@ describe('config: metrics', () => {
 });
 
 describe('config: generated files', () => {
+  it('the development config keeps real limits but no lockout after a few logins from one address', () => {
+    const { config } = parse(generateConfigYaml({ serverName: 'localhost', development: true }));
+    assert.ok(config.rcLogin.address.burstCount >= 20 && config.rcLogin.address.perSecond >= 1);
+    assert.deepEqual(config.rcLogin.failedAttempts, { perSecond: 0.17, burstCount: 3 });
+    const production = parse(generateConfigYaml({ serverName: 'example.org', development: false })).config;
+    assert.deepEqual(production.rcLogin.address, { perSecond: 0.003, burstCount: 5 });
+  });
+
   for (const development of [false, true]) {
     it(`the ${development ? 'development' : 'generated'} config loads without warnings`, () => {
       const dir = mkdtempSync(join(tmpdir(), 'tessera-config-'));

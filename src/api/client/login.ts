@@ -16,7 +16,7 @@ const LoginBody = Type.Object({
   refresh_token: Type.Optional(Type.Boolean()),
 });
 
-/** Login (spec login.yaml), served also under r0 and the seed's api/v1. */
+/** Login (spec login.yaml), served also under r0 and the 2014 client API v1 (api/v1). */
 export const loginRoutes: Route[] = [
   // GET /_matrix/client/v3/login
   defineRoute(

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { clientPaths, defineRoute, type Route } from '../route.js';
 
-/** The seed's RegistrationSubmission: `type`, `session`, and the stage's own keys. */
+/** RegistrationSubmission (docs/client-api-v1-registration.md): `type`, `session`, and the stage's own keys. */
 const V1Submission = Type.Object(
   {
     type: Type.String({
@@ -16,7 +16,7 @@ const V1Submission = Type.Object(
   { description: "RegistrationSubmission: `type`, `session`, and the stage's own keys (user, password, response…)." },
 );
 
-/** The seed: the original client API v1 registration (the 2014 client API v1). */
+/** The original client API v1 registration of 2014 (docs/client-api-v1-registration.md). */
 export const registerV1Routes: Route[] = [
   // GET /_matrix/client/api/v1/register
   defineRoute(

@@ -52,6 +52,16 @@ export class RateLimitsRepo {
       where key = ${key}`.execute(this.db);
   }
 
+  /** Delete the buckets `keys`, or every bucket when `keys` is null; returns how many there were. */
+  async clear(keys: readonly string[] | null): Promise<number> {
+    let q = this.db.deleteFrom('rate_limits');
+    if (keys !== null) {
+      if (keys.length === 0) return 0;
+      q = q.where('key', 'in', keys);
+    }
+    return Number((await q.executeTakeFirst()).numDeletedRows);
+  }
+
   /** Delete buckets untouched since `cutoffTs` (housekeeping: they have drained to empty). */
   async deleteIdleSince(cutoffTs: number): Promise<number> {
     const res = await this.db.deleteFrom('rate_limits').where('updated_ts', '<', cutoffTs).executeTakeFirst();

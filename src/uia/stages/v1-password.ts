@@ -8,7 +8,7 @@ export interface V1Credentials {
 }
 
 /**
- * `m.login.password` as the last stage of v1 registration (seed: RegistrationSubmission with
+ * `m.login.password` as the last stage of v1 registration (docs/client-api-v1-registration.md: RegistrationSubmission with
  * `user`, `password`): it carries the new account's credentials rather than proving an
  * existing one. Checks the username (grammar, availability) and the password policy here, so
  * a bad request is refused before any hashing.
@@ -26,7 +26,7 @@ export function v1PasswordStage(rules: NewAccountRules): Stage {
       let localpart: string | null = null;
       // Absent or empty: the server picks the id, as Synapse's v1 servlet did (`if localpart:`).
       if (user !== '') {
-        // `user` is a localpart (seed: RegistrationSubmission); the 2014 server refused a full
+        // `user` is a localpart (RegistrationSubmission); the 2014 server refused a full
         // id with 400 M_INVALID_USERNAME, as v3 refuses one in `username`.
         if (user.startsWith('@'))
           throw new MatrixError('M_INVALID_USERNAME', 'user must be a localpart, not a user ID');
