@@ -1,3 +1,5 @@
+import type { CaptchaProviderName } from './captcha-providers.js';
+
 /** The normalised configuration every other module receives (camelCase, durations in ms). */
 export interface PasswordPolicy {
   minimumLength: number;
@@ -43,6 +45,9 @@ export interface Config {
   enableRegistrationCaptcha: boolean;
   /** Every registration flow needs `m.login.registration_token` (Synapse's `registration_requires_token`). */
   registrationRequiresToken: boolean;
+  /** Which captcha service `m.login.recaptcha` uses (config/captcha-providers.ts). */
+  captchaProvider: CaptchaProviderName;
+  /** The captcha's site key and secret, from `recaptcha_*` or the `captcha:` block. */
   recaptchaPublicKey: string | null;
   recaptchaPrivateKey: string | null;
   recaptchaSiteverifyApi: string;

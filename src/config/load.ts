@@ -4,6 +4,7 @@ import { Value } from 'typebox/value';
 import { parseDocument } from 'yaml';
 import { AddressSet, InvalidAddressEntry } from '../util/address-set.js';
 import { isServerName } from '../util/matrix-id.js';
+import { captchaSettings } from './captcha-providers.js';
 import type { Config, RateLimitConfig } from './config.js';
 import { describeSchemaError } from './diagnostics.js';
 import { ConfigError } from './errors.js';
@@ -188,12 +189,7 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
     }
   }
 
-  const captcha = file.enable_registration_captcha ?? false;
-  if (captcha && !file.recaptcha_private_key) {
-    throw new ConfigError(
-      'invalid config value at recaptcha_private_key: required when enable_registration_captcha is true',
-    );
-  }
+  const captcha = captchaSettings(file);
 
   // Synapse's defaults (synapse/config/ratelimiting.py).
   const rate = (r: { per_second?: number; burst_count?: number } | undefined, d: RateLimitConfig) => ({
@@ -214,11 +210,12 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
     trustedProxies: [...trustedProxies],
     database,
     enableRegistration: file.enable_registration ?? false,
-    enableRegistrationCaptcha: captcha,
+    enableRegistrationCaptcha: captcha.enabled,
     registrationRequiresToken: file.registration_requires_token ?? false,
-    recaptchaPublicKey: file.recaptcha_public_key ?? null,
-    recaptchaPrivateKey: file.recaptcha_private_key ?? null,
-    recaptchaSiteverifyApi: file.recaptcha_siteverify_api ?? 'https://www.recaptcha.net/recaptcha/api/siteverify',
+    captchaProvider: captcha.provider,
+    recaptchaPublicKey: captcha.publicKey,
+    recaptchaPrivateKey: captcha.privateKey,
+    recaptchaSiteverifyApi: captcha.siteverifyUrl,
     registrationSharedSecret: sharedSecret(file, baseDir),
     allowGuestAccess: file.allow_guest_access ?? false,
     rcRegistration: rate(file.rc_registration, { perSecond: 0.17, burstCount: 3 }),

@@ -72,6 +72,17 @@ export const ConfigFileSchema = Type.Object({
   recaptcha_public_key: Type.Optional(Type.String()),
   recaptcha_private_key: Type.Optional(Type.String()),
   recaptcha_siteverify_api: Type.Optional(Type.String({ pattern: '^https?://' })),
+  /** Tessera: the captcha service and its keys, instead of the recaptcha_* keys (README). */
+  captcha: Type.Optional(
+    Type.Object({
+      provider: Type.Optional(
+        Type.Union([Type.Literal('recaptcha'), Type.Literal('hcaptcha'), Type.Literal('turnstile')]),
+      ),
+      site_key: Type.Optional(Type.String({ minLength: 1 })),
+      secret_key: Type.Optional(Type.String({ minLength: 1 })),
+      siteverify_url: Type.Optional(Type.String({ pattern: '^https?://' })),
+    }),
+  ),
   registration_shared_secret: Type.Optional(Type.String({ minLength: 1 })),
   /** A file holding the shared secret instead (Synapse ≥ 1.67); not together with the key above. */
   registration_shared_secret_path: Type.Optional(Type.String({ minLength: 1 })),

@@ -8,68 +8,21 @@
 // In CI (CI=true) a missing /usr/bin/chromium is a failure, never a skip; `.ci/run` installs it.
 // Set TESSERA_SCREENSHOT_DIR to keep the page's screenshots for a human to look at.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { assertChallenge } from '../helpers/assert.js';
+import { browserSkip, fakeWidgetScript, isolatedContext, launchChromium } from '../helpers/browser.js';
 import { CAPTCHA_PUBLIC_KEY, type CaptchaServer, startCaptchaServer } from '../helpers/captcha.js';
 import type { TestServer } from '../helpers/server.js';
 
-const CHROMIUM = process.env.TESSERA_TEST_CHROMIUM ?? '/usr/bin/chromium';
-const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 const V3 = '/_matrix/client/v3/register';
 const FALLBACK = '/_matrix/client/v3/auth/m.login.recaptcha/fallback/web';
 const THANKS = /Thank you\. You may now close this window/;
-
-const present = existsSync(CHROMIUM);
-if (!present && !IN_CI) {
-  process.stderr.write(
-    `\n!!! ${CHROMIUM} is missing: SKIPPING the browser test of the captcha fallback page.\n` +
-      '!!! Install it with `apt-get install -y chromium`. In CI (CI=true) this is a failure.\n\n',
-  );
-}
-const skip = !present && !IN_CI ? `${CHROMIUM} is not installed (apt-get install -y chromium)` : false;
-
-/** Google's api.js, reduced to what the page uses; the widget shows the site key it was given. */
-const FAKE_RECAPTCHA = `(function () {
-  var widgets = [];
-  function render(el, params) {
-    var id = widgets.length;
-    var button = document.createElement('button');
-    button.type = 'button';
-    button.id = 'fake-recaptcha-' + id;
-    button.textContent = "I'm not a robot (fake widget, key " + params.sitekey + ')';
-    button.dataset.sitekey = params.sitekey;
-    button.addEventListener('click', function () {
-      button.disabled = true;
-      var cb = typeof params.callback === 'function' ? params.callback : window[params.callback];
-      cb(window.fakeCaptchaAnswer || 'good');
-    });
-    el.appendChild(button);
-    widgets.push(button);
-    return id;
-  }
-  window.fakeCaptchaResets = 0;
-  window.grecaptcha = {
-    render: render,
-    reset: function (id) {
-      window.fakeCaptchaResets++;
-      widgets[id || 0].disabled = false;
-    },
-    getResponse: function () { return ''; },
-    ready: function (fn) { fn(); }
-  };
-  // Google's api.js renders every .g-recaptcha element from its data-* attributes on load.
-  function autoRender() {
-    document.querySelectorAll('.g-recaptcha').forEach(function (el) {
-      render(el, { sitekey: el.getAttribute('data-sitekey'), callback: el.getAttribute('data-callback') });
-    });
-  }
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', autoRender);
-  else autoRender();
-})();`;
+const skip = browserSkip();
+const FAKE_RECAPTCHA = fakeWidgetScript('grecaptcha', 'g-recaptcha');
 
 describe('the captcha fallback page in a real browser (Chromium)', () => {
   let cs: CaptchaServer;
@@ -81,22 +34,9 @@ describe('the captcha fallback page in a real browser (Chromium)', () => {
 
   before(async () => {
     if (skip) return;
-    assert.ok(present, `${CHROMIUM} must exist in CI (apt-get install -y chromium)`);
     cs = await startCaptchaServer('sqlite');
     s = cs.server;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     shots = keepShots ?? mkdtempSync(join(tmpdir(), 'tessera-shots-'));
     mkdirSync(shots, { recursive: true });
   });
@@ -107,20 +47,16 @@ describe('the captcha fallback page in a real browser (Chromium)', () => {
   });
 
   /** A browser context whose only way out is our server; Google's script gets the fake. */
-  async function newContext(): Promise<BrowserContext> {
-    const context = await browser.newContext();
-    // Generous: on a loaded CI machine Chromium's first navigation alone has taken over 10 s.
-    context.setDefaultTimeout(60_000);
-    await context.route('**/*', async (route) => {
-      const url = route.request().url();
-      if (url.startsWith(s.url)) return route.continue();
-      if (/^https:\/\/www\.(recaptcha\.net|google\.com)\/recaptcha\/api\.js/.test(url)) {
-        scriptRequests.push(url);
-        return route.fulfill({ status: 200, contentType: 'text/javascript', body: FAKE_RECAPTCHA });
-      }
-      return route.abort();
-    });
-    return context;
+  function newContext(): Promise<BrowserContext> {
+    return isolatedContext(
+      browser,
+      s.url,
+      {
+        'https://www.recaptcha.net/recaptcha/api.js': FAKE_RECAPTCHA,
+        'https://www.google.com/recaptcha/api.js': FAKE_RECAPTCHA,
+      },
+      scriptRequests,
+    );
   }
 
   function fallbackUrl(session: string): string {

@@ -1,3 +1,4 @@
+import type { CaptchaProviderName } from '../../src/config/captcha-providers.js';
 import { type FakeSiteverify, startFakeSiteverify } from './fake-siteverify.js';
 import { type Backend, startServer, type TestServer } from './server.js';
 
@@ -9,8 +10,21 @@ import { type Backend, startServer, type TestServer } from './server.js';
 export const CAPTCHA_PUBLIC_KEY = 'public';
 export const CAPTCHA_PRIVATE_KEY = 'private';
 
-/** The config keys (YAML form) that turn the captcha on and point it at `verifier`. */
-export function captchaConfig(verifier: FakeSiteverify, publicKey = CAPTCHA_PUBLIC_KEY): Record<string, unknown> {
+/**
+ * The config keys (YAML form) that turn the captcha on and point it at `verifier`: Synapse's
+ * `recaptcha_*` keys, or with `provider` Tessera's `captcha:` block for that provider.
+ */
+export function captchaConfig(
+  verifier: FakeSiteverify,
+  publicKey = CAPTCHA_PUBLIC_KEY,
+  provider?: CaptchaProviderName,
+): Record<string, unknown> {
+  if (provider !== undefined) {
+    return {
+      enable_registration_captcha: true,
+      captcha: { provider, site_key: publicKey, secret_key: CAPTCHA_PRIVATE_KEY, siteverify_url: verifier.url },
+    };
+  }
   return {
     enable_registration_captcha: true,
     recaptcha_public_key: publicKey,
@@ -33,13 +47,13 @@ export interface CaptchaServer {
 /** A test server with registration captcha on, and its fake verifier. */
 export async function startCaptchaServer(
   backend: Backend,
-  opts: { publicKey?: string; config?: Record<string, unknown> } = {},
+  opts: { publicKey?: string; provider?: CaptchaProviderName; config?: Record<string, unknown> } = {},
 ): Promise<CaptchaServer> {
   const verifier = await startCaptchaVerifier();
   try {
     const server = await startServer({
       backend,
-      config: { ...captchaConfig(verifier, opts.publicKey), ...(opts.config ?? {}) },
+      config: { ...captchaConfig(verifier, opts.publicKey, opts.provider), ...(opts.config ?? {}) },
     });
     return {
       server,

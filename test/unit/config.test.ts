@@ -481,6 +481,44 @@ describe('config: settings Tessera cannot enforce stop start-up (fail closed)', 
   });
 });
 
+describe('config: captcha providers', () => {
+  it('the captcha block picks a provider; its siteverify endpoint is the default', () => {
+    const { config } = parse(
+      'server_name: a\nenable_registration_captcha: true\ncaptcha: {provider: turnstile, site_key: S, secret_key: K}\n',
+    );
+    assert.equal(config.captchaProvider, 'turnstile');
+    assert.equal(config.recaptchaPublicKey, 'S');
+    assert.equal(config.recaptchaPrivateKey, 'K');
+    assert.equal(config.recaptchaSiteverifyApi, 'https://challenges.cloudflare.com/turnstile/v0/siteverify');
+  });
+  it("Synapse's recaptcha keys mean reCAPTCHA", () => {
+    const { config } = parse('server_name: a\nenable_registration_captcha: true\nrecaptcha_private_key: K\n');
+    assert.equal(config.captchaProvider, 'recaptcha');
+    assert.equal(config.recaptchaSiteverifyApi, 'https://www.recaptcha.net/recaptcha/api/siteverify');
+  });
+  const bad: [string, RegExp][] = [
+    [
+      'captcha: {provider: hcaptcha, site_key: S, secret_key: K}\nrecaptcha_private_key: K',
+      /at captcha: conflicts with recaptcha_private_key/,
+    ],
+    [
+      'enable_registration_captcha: true\ncaptcha: {provider: hcaptcha, secret_key: K}',
+      /at captcha\.site_key: required/,
+    ],
+    [
+      'enable_registration_captcha: true\ncaptcha: {provider: hcaptcha, site_key: S}',
+      /at captcha\.secret_key: required/,
+    ],
+    [
+      'captcha: {provider: friendlycaptcha}',
+      /at captcha\.provider: must be one of "recaptcha", "hcaptcha", "turnstile"/,
+    ],
+  ];
+  for (const [yaml, expected] of bad) {
+    it(`refuses ${yaml.split('\n')[0]}`, () => assert.match(errorOf(`server_name: a\n${yaml}\n`), expected));
+  }
+});
+
 describe('config: metrics', () => {
   const listeners = 'listeners: [{port: 8008}, {port: 9000, type: metrics, bind_addresses: [10.0.0.5]}]';
   it('enable_metrics serves the type: metrics listeners', () => {

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { CAPTCHA_PROVIDERS, type CaptchaProvider } from '../../config/captcha-providers.js';
 import { MatrixError } from '../../errors.js';
 import { clientPaths, defineRoute, type Route, reply } from '../route.js';
 
@@ -22,20 +23,20 @@ function escapeHtml(text: string): string {
 }
 
 /** The page; values go in escaped data attributes, never into the script text. */
-function captchaPage(publicKey: string, session: string): string {
+function captchaPage(provider: CaptchaProvider, publicKey: string, session: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Authentication</title>
-<script src="https://www.recaptcha.net/recaptcha/api.js" async defer></script>
+<script src="${escapeHtml(provider.scriptUrl)}" async defer></script>
 <style>body{font-family:sans-serif;max-width:32em;margin:2em auto;padding:0 1em}</style>
 </head>
 <body>
-<div id="captcha" data-session="${escapeHtml(session)}">
+<div id="captcha" data-session="${escapeHtml(session)}" data-widget="${escapeHtml(provider.scriptGlobal)}">
 <p>Please confirm that you are not a robot.</p>
-<div class="g-recaptcha" data-sitekey="${escapeHtml(publicKey)}" data-callback="captchaDone"></div>
+<div class="${escapeHtml(provider.widgetClass)}" data-sitekey="${escapeHtml(publicKey)}" data-callback="captchaDone"></div>
 </div>
 <p id="status" role="status"></p>
 <script>
@@ -44,6 +45,10 @@ function authDone() {
   document.getElementById('status').textContent = 'Thank you. You may now close this window and return to the application.';
   if (window.onAuthDone) window.onAuthDone();
   else if (window.opener && window.opener.postMessage) window.opener.postMessage('authDone', '*');
+}
+function resetWidget() {
+  var widget = window[document.getElementById('captcha').dataset.widget];
+  if (widget && widget.reset) widget.reset();
 }
 function captchaDone(response) {
   var status = document.getElementById('status');
@@ -57,11 +62,11 @@ function captchaDone(response) {
     if (res.ok) return authDone();
     return res.json().then(function (err) {
       status.textContent = err.error || 'The captcha was not accepted; please try again.';
-      grecaptcha.reset();
+      resetWidget();
     });
   }).catch(function () {
     status.textContent = 'Could not reach the server; please try again.';
-    grecaptcha.reset();
+    resetWidget();
   });
 }
 </script>
@@ -83,7 +88,7 @@ export const authFallbackRoutes: Route[] = [
       assertSupported(params.stage);
       if (query.session === undefined) throw new MatrixError('M_UNKNOWN', 'No session supplied');
       const { publicKey } = await services.registration.captchaFallback(query.session);
-      return reply(200, captchaPage(publicKey, query.session), {
+      return reply(200, captchaPage(CAPTCHA_PROVIDERS[services.config.captchaProvider], publicKey, query.session), {
         contentType: 'text/html; charset=utf-8',
         // No framing by other sites (clickjacking), as Synapse sends for its HTML pages.
         headers: { 'x-frame-options': 'DENY', 'content-security-policy': "frame-ancestors 'none'" },
