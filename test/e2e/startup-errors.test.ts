@@ -103,6 +103,32 @@ describe('start-up errors an operator can act on', () => {
     );
   });
 
+  it('PostgreSQL refuses the password: names the user and password keys', async () => {
+    // A server that speaks just enough of PostgreSQL's protocol to refuse the login (an
+    // ErrorResponse with SQLSTATE 28P01 after the startup message): the test database trusts
+    // every local connection, so a real refusal cannot be had from it.
+    const refusing: Server = createServer((socket) => {
+      socket.once('data', () => {
+        const fields = ['SFATAL', 'C28P01', 'Mpassword authentication failed for user "tessera"'];
+        const body = Buffer.concat([...fields.map((f) => Buffer.from(`${f}\0`)), Buffer.from([0])]);
+        const header = Buffer.alloc(5);
+        header.write('E', 0);
+        header.writeInt32BE(body.length + 4, 1);
+        socket.end(Buffer.concat([header, body]));
+      });
+    });
+    await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', r));
+    const { port } = refusing.address() as { port: number };
+    try {
+      assertOneLine(
+        await start('pg-password', postgres({ host: '127.0.0.1', port, user: 'tessera', password: 'wrong' })),
+        /PostgreSQL at 127\.0\.0\.1:\d+: password authentication failed for user "tessera" \(database\.args\.user, database\.args\.password\)/,
+      );
+    } finally {
+      refusing.close();
+    }
+  });
+
   it('the port is in use: names the listener', async () => {
     const busy = createServer();
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
