@@ -77,7 +77,12 @@ function loginBody(t: TemplateContext): JsonObject {
     { type: 'm.id.phone', country: 'GB', phone: '123' },
   ]);
   const extra: JsonObject = {};
-  if (t.rng.chance(0.3)) extra.device_id = t.rng.chance(0.5) ? someDeviceId(t) : t.rng.id('DEV');
+  // Never the identity's own device: a login with a known device_id revokes that device's old
+  // tokens (as Synapse does), which would end the shared identity's session mid-run.
+  if (t.rng.chance(0.3)) {
+    const pooled = t.pools.deviceIds.filter((d) => d !== t.me.deviceId);
+    extra.device_id = pooled.length > 0 && t.rng.chance(0.5) ? t.rng.pick(pooled) : t.rng.id('DEV');
+  }
   if (t.rng.chance(0.3)) extra.initial_device_display_name = 'Fuzz phone';
   if (t.rng.chance(0.4)) extra.refresh_token = true;
   return t.rng.chance(0.8)
