@@ -123,7 +123,7 @@ async function startTessera(variant: Variant, cpu: number | null): Promise<Runni
   const args = [
     ...(opts.profile !== undefined && variant === 'off' ? ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`] : []),
     // The compiled server, as `npm start` runs it (`npm run bench` builds first).
-    'dist/cli/main.js',
+    'dist/bundle/tessera.js',
     'start',
     '--config',
     configPath,
@@ -310,14 +310,14 @@ async function main(): Promise<number> {
     const times: number[] = [];
     for (let i = 0; i < STARTS; i++) {
       const { ms, child } = await timeToFirst200(
-        ['dist/cli/main.js', 'start', '--config', configPath],
+        ['dist/bundle/tessera.js', 'start', '--config', configPath],
         `http://127.0.0.1:${port}/_matrix/client/versions`,
       );
       times.push(ms);
       await stopChild(child);
     }
     const helps: number[] = [];
-    for (let i = 0; i < STARTS; i++) helps.push(await timeToExit(['dist/cli/main.js', '--help']));
+    for (let i = 0; i < STARTS; i++) helps.push(await timeToExit(['dist/bundle/tessera.js', '--help']));
     const start = median(times);
     const help = median(helps);
     rows.push({
