@@ -13,7 +13,7 @@
 // Options: --postgres (TESSERA_TEST_POSTGRES, own schema, dropped after), --workers N,
 // --duration S (measured seconds per row, default 5), --only whoami,register,login,start,
 // --starts N (start-up runs, default 5), --profile DIR (V8 CPU profile of the log-off Tessera;
-// read it with bench/profile-summary.ts), --scale (bench/scale.ts instead: 10k and 1M accounts).
+// read it with bench/profile-summary.ts), --scale [--accounts 10000,1000000] (bench/scale.ts instead).
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -54,12 +54,15 @@ const { values: opts } = parseArgs({
     only: { type: 'string', default: 'whoami,register,login,start' },
     starts: { type: 'string', default: '5' },
     scale: { type: 'boolean', default: false },
+    accounts: { type: 'string', default: '10000,1000000' },
   },
 });
+const PG_URL = process.env.TESSERA_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
 if (opts.scale) {
-  // A separate mode with its own tables (bench/scale.ts).
+  // A separate mode with its own table (bench/scale.ts).
   const { runScale } = await import('./scale.js');
-  process.exit(await runScale({ postgres: opts.postgres }));
+  const accounts = opts.accounts.split(',').map(Number);
+  process.exit(await runScale({ postgres: opts.postgres, accounts, pgUrl: PG_URL }));
 }
 const DURATION_S = Number(opts.duration);
 if (!(DURATION_S > 0 && DURATION_S <= 30)) throw new Error('--duration must be between 0 and 30 seconds');
@@ -67,7 +70,6 @@ const workers = opts.workers === undefined ? 1 : Number(opts.workers);
 if (!Number.isInteger(workers) || workers < 1) throw new Error('--workers must be a positive integer');
 const STARTS = Number(opts.starts);
 const only = new Set(opts.only.split(','));
-const PG_URL = process.env.TESSERA_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
 if (!hasWrk) throw new Error('wrk is not installed (Debian/Ubuntu: apt-get install wrk)');
 
 type Variant = 'off' | 'on' | 'metrics';
