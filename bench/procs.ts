@@ -24,11 +24,15 @@ export function pinSelf(cpu: number): void {
   if (canPin) execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(process.pid)], { stdio: 'ignore' });
 }
 
-/** Spawn a node process, optionally pinned (taskset execs node, so the pid is node's own). */
-export function spawnNode(args: string[], cpu: number | null): ChildProcess {
+/**
+ * Spawn a node process, optionally pinned (taskset execs node, so the pid is node's own).
+ * Standard output goes nowhere, or to a file descriptor (the request log, as a service manager
+ * would take it).
+ */
+export function spawnNode(args: string[], cpu: number | null, stdout: 'ignore' | number = 'ignore'): ChildProcess {
   const [cmd, argv] =
     cpu !== null && canPin ? ['taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args];
-  return spawn(cmd as string, argv as string[], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return spawn(cmd as string, argv as string[], { stdio: ['ignore', stdout, 'pipe'] });
 }
 
 /** Poll `url` until it answers 200, the process dies, or the deadline passes. */
@@ -114,4 +118,29 @@ export function machineBusyMicros(): number | null {
   } catch {
     return null;
   }
+}
+
+/** A field of /proc/<pid>/status in KiB (VmRSS: resident now; VmHWM: the peak so far), or null. */
+export function statusKib(pid: number, field: 'VmRSS' | 'VmHWM'): number | null {
+  try {
+    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+)`));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Move a running process and all its threads (libuv's pool included) to these CPUs. */
+export function repin(pid: number, cpus: string): void {
+  if (canPin) execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
+/**
+ * CPU time in µs of this process and of its children that have exited and been waited for
+ * (wrk, once a run ends): utime, stime, cutime, cstime of /proc/self/stat.
+ */
+export function selfAndReapedMicros(): number | null {
+  const f = statFields('self');
+  if (f === null) return null;
+  return ((Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1e6) / CLK_TCK;
 }

@@ -6,8 +6,7 @@ import { allRoutes } from './api/routes.js';
 import { buildServer } from './api/server.js';
 import type { Config } from './config/config.js';
 import { createLogger } from './observability/logger.js';
-import { Metrics } from './observability/metrics.js';
-import { listenForMetrics } from './observability/metrics-server.js';
+import type { Metrics } from './observability/metrics.js';
 import { startHousekeeping } from './service/housekeeping.js';
 import { createServices, type Services } from './service/index.js';
 import { createArgon2Hasher, type Hasher } from './service/passwords.js';
@@ -70,8 +69,9 @@ export async function openServices(deps: AppDeps): Promise<OpenServices> {
   const { config } = deps;
   const log = deps.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
   const clock = deps.clock ?? systemClock;
-  // Metrics cost nothing unless a metrics listener is configured.
-  const metrics = config.metricsListeners.length > 0 ? new Metrics() : null;
+  // Metrics cost nothing unless a metrics listener is configured: not even loading prom-client.
+  const metrics =
+    config.metricsListeners.length > 0 ? new (await import('./observability/metrics.js')).Metrics() : null;
   const database = await openDatabase(config.database, metrics ? { onQuery: (ms) => metrics.query(ms) } : {});
   const storage = createStorage(database.db, database.dialect);
   metrics?.setSources({
@@ -139,6 +139,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
         urls.push(urlOf(extra.host, s));
       }
       if (metrics !== null && deps.serveMetrics !== false) {
+        const { listenForMetrics } = await import('./observability/metrics-server.js');
         const servers = await listenForMetrics(config, metrics);
         extraServers.push(...servers.map((m) => m.server));
         metricsUrls.push(...servers.map((m) => m.url));

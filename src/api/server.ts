@@ -10,7 +10,7 @@ import Fastify, {
 import type { Logger } from 'pino';
 import { MatrixError, UiaChallenge } from '../errors.js';
 import { MAX_DEVICE_ID_LENGTH } from '../limits.js';
-import { redactUrl } from '../observability/logger.js';
+import { redactUrl, requestLogger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Services } from '../service/index.js';
 import type { ClientAddresses, ListenerTrust } from './client-address.js';
@@ -48,18 +48,21 @@ export interface HttpServer {
 
 /** One log line per request, after the reply, with credentials in the URL hidden. */
 class OneLinePerRequest extends LogController {
+  private readonly log: Logger;
   constructor(
+    log: Logger,
     private readonly clientAddresses: ClientAddresses,
     private readonly metrics: Metrics | null,
   ) {
     super();
+    this.log = requestLogger(log);
   }
   override incomingRequest(): void {}
   override routeNotFound(): void {}
   override requestCompleted(_error: unknown, req: FastifyRequest, rep: FastifyReply): void {
     this.metrics?.request(req.method, req.routeOptions.url ?? 'unmatched', rep.statusCode, rep.elapsedTime / 1000);
-    if (!(req.log as unknown as Logger).isLevelEnabled('info')) return;
-    req.log.info(
+    if (!this.log.isLevelEnabled('info')) return;
+    this.log.info(
       {
         reqId: req.id,
         method: req.method,
@@ -87,7 +90,7 @@ export function buildServer(opts: ServerOptions): HttpServer {
   const onClientError = clientErrorHandler(log);
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    logController: new OneLinePerRequest(clientAddresses, opts.metrics ?? null),
+    logController: new OneLinePerRequest(log, clientAddresses, opts.metrics ?? null),
     bodyLimit: opts.bodyLimit,
     // The client address is computed per listener (client-address.ts), never by Fastify's
     // instance-wide `trustProxy`. Fastify's own server gets the same front handler as the others.

@@ -1,4 +1,4 @@
-import { hash, parseOptions, verify } from '@node-rs/argon2';
+import { createRequire } from 'node:module';
 import { MatrixError } from '../errors.js';
 import { noTelemetry, type Telemetry } from './telemetry.js';
 
@@ -24,6 +24,17 @@ export interface Argon2Params {
 
 const ARGON2ID = 2;
 
+type Argon2 = typeof import('@node-rs/argon2');
+let argon2Module: Argon2 | null = null;
+/**
+ * @node-rs/argon2 (a native addon) is loaded on the first hash or verification, not at start:
+ * a server answers its first request sooner, and commands that never hash never load it.
+ */
+function argon2(): Argon2 {
+  argon2Module ??= createRequire(import.meta.url)('@node-rs/argon2') as Argon2;
+  return argon2Module;
+}
+
 /**
  * The one rule for what a password is: its Unicode NFKC form, for hashing and for verifying,
  * as Synapse does (synapse/handlers/auth.py `hash` and `validate_hash` normalise with
@@ -47,13 +58,13 @@ export function createArgon2Hasher(params: Argon2Params): Hasher {
   let dummyHash: Promise<string> | null = null;
   const verifyExact = async (passwordHash: string, password: string) => {
     try {
-      return await verify(passwordHash, password);
+      return await argon2().verify(passwordHash, password);
     } catch {
       return false;
     }
   };
   const hasher: Hasher = {
-    hash: (password) => hash(normalisePassword(password), options),
+    hash: async (password) => argon2().hash(normalisePassword(password), options),
     verify: async (passwordHash, password) => {
       const normalised = normalisePassword(password);
       if (await verifyExact(passwordHash, normalised)) return true;
@@ -62,7 +73,7 @@ export function createArgon2Hasher(params: Argon2Params): Hasher {
     },
     needsRehash: (passwordHash) => {
       try {
-        const p = parseOptions(passwordHash);
+        const p = argon2().parseOptions(passwordHash);
         return (
           p.algorithm !== ARGON2ID ||
           p.memoryCost !== params.memoryKib ||
@@ -74,7 +85,7 @@ export function createArgon2Hasher(params: Argon2Params): Hasher {
       }
     },
     verifyDummy: async (password) => {
-      dummyHash ??= hash('tessera-dummy-password', options);
+      dummyHash ??= argon2().hash('tessera-dummy-password', options);
       await hasher.verify(await dummyHash, password);
     },
   };

@@ -1,8 +1,9 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import SQLite from 'better-sqlite3';
+import type SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import type { DatabaseConfig } from '../config/config.js';
 import { ForeignDatabaseError } from './errors.js';
 import { migrations } from './migrations/index.js';
@@ -23,10 +24,23 @@ export interface OpenOptions {
   onQuery?: (durationMs: number) => void;
 }
 
+/**
+ * The drivers are loaded when a database of their kind is opened, not when this module is:
+ * a SQLite server never loads pg, and a start-up does not wait for the driver it will not use.
+ */
+const load = createRequire(import.meta.url);
+let pgModule: typeof pg | null = null;
+function pgDriver(): typeof pg {
+  pgModule ??= load('pg') as typeof pg;
+  return pgModule;
+}
+
 /** pg returns int8 as a string; our bigints are ms timestamps below 2^53, so parse them. */
 const pgTypes = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === 20
+      ? (v: string) => Number(v)
+      : pgDriver().types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 export function postgresPoolConfig(cfg: Extract<DatabaseConfig, { kind: 'postgres' }>): pg.PoolConfig {
@@ -79,7 +93,8 @@ function queryLog(opts: OpenOptions) {
 
 function openSqlite(path: string, opts: OpenOptions): Unmigrated {
   if (path !== ':memory:') createPrivately(path);
-  const sqlite = new SQLite(path);
+  const Sqlite = load('better-sqlite3') as typeof SQLite;
+  const sqlite = new Sqlite(path);
   // WAL lets several processes share the file: readers never block the one writer.
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
@@ -112,7 +127,7 @@ async function openPostgres(
   if (cfg.schema !== null) {
     // The schema must exist before search_path can point at it.
     const { options: _o, ...withoutSearchPath } = poolConfig;
-    const client = new pg.Client(withoutSearchPath);
+    const client = new (pgDriver().Client)(withoutSearchPath);
     await client.connect();
     try {
       await client.query(`CREATE SCHEMA IF NOT EXISTS "${cfg.schema}"`);
@@ -124,7 +139,7 @@ async function openPostgres(
       await client.end();
     }
   }
-  const pool = new pg.Pool(poolConfig);
+  const pool = new (pgDriver().Pool)(poolConfig);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...queryLog(opts) });
   const poolStats = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
   // Kysely's Migrator holds an advisory lock on PostgreSQL: concurrent starts are safe. Its

@@ -72,6 +72,24 @@ function usersBehaviour(fx: () => StorageFixture): void {
     assert.equal((await storage.users.findByLocalpart(localpart))?.user_id, `@${localpart}:example.org`);
   });
 
+  it('bulk-inserts many users in one call, skipping ids that exist', async () => {
+    const { storage } = fx();
+    const prefix = uniq('bulk');
+    const taken = await makeUser(storage, `${prefix}7`);
+    const users = Array.from({ length: 1201 }, (_, i) => ({
+      userId: `@${prefix}${i}:example.org`,
+      localpart: `${prefix}${i}`,
+      numericId: null,
+      passwordHash: 'h',
+      isGuest: false,
+      isAdmin: false,
+      createdTs: NOW,
+    }));
+    assert.equal(await storage.users.createMany(users), 1200);
+    assert.equal((await storage.users.findByLocalpart(`${prefix}1200`))?.password_hash, 'h');
+    assert.equal((await storage.users.findByUserId(taken))?.password_hash, '$argon2id$fake');
+  });
+
   it('a race of 20 concurrent creates of one name gives exactly one true', async () => {
     const { storage } = fx();
     const localpart = uniq('race');
