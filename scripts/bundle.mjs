@@ -8,7 +8,8 @@
 import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
-const outdir = 'dist/bundle';
+// TESSERA_BUNDLE_OUT lets the bundle test build a copy of its own (two levels below the repository).
+const outdir = process.env.TESSERA_BUNDLE_OUT ?? 'dist/bundle';
 rmSync(outdir, { recursive: true, force: true });
 await build({
   entryPoints: { tessera: 'src/cli/main.ts' },

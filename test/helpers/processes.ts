@@ -66,9 +66,18 @@ export function tesseraCommand(args: string[]): string[] {
  * `stdin` gives what a pipe writes to it; it is never a terminal.
  */
 export function spawnTessera(args: string[], cwd = REPO, opts: { stdin?: string } = {}): CliProcess {
+  return spawnCommand(tesseraCommand(args), cwd, opts);
+}
+
+/** Run `node <args>` (e.g. the built bundle) in `cwd`, observed like `spawnTessera`. */
+export function spawnNode(args: string[], cwd = REPO): CliProcess {
+  return spawnCommand([process.execPath, ...args], cwd, {});
+}
+
+function spawnCommand(command: string[], cwd: string, opts: { stdin?: string }): CliProcess {
   // NODE_TEST_CONTEXT would make the child report to this test runner instead of running.
   const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
-  const [node, ...nodeArgs] = tesseraCommand(args);
+  const [node, ...nodeArgs] = command;
   const child = spawn(node!, nodeArgs, {
     cwd,
     env,
