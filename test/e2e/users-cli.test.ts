@@ -223,8 +223,7 @@ for (const { backend, skip } of await backendRuns()) {
     });
 
     it('on a terminal: reset-password asks twice without echo, deactivate asks first', {
-      skip:
-        backend !== 'sqlite' ? 'the terminal is the same on every backend' : !HAVE_SCRIPT && 'needs util-linux script',
+      skip: !HAVE_SCRIPT && 'needs util-linux script',
     }, async () => {
       const reset = await usersOnTerminal(['reset-password', '-c', config, 'bob'], ['typed pw 1', 'typed pw 1']);
       assert.equal(reset.code, 0, show(reset));
