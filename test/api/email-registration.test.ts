@@ -202,6 +202,29 @@ await describeEachBackend('email: registration round trip', (backend) => {
     assert.equal(await s.app.storage.users.findByUserId('@frank2:localhost'), null);
   });
 
+  it('the client API v1: the email stage (2014 threepidCreds) comes before the password, and binds the address', async () => {
+    const V1 = '/_matrix/client/api/v1/register';
+    const flows = await s.request('GET', V1);
+    assert.deepEqual(flows.body.flows, [{ type: EMAIL_STAGE, stages: [EMAIL_STAGE, 'm.login.password'] }]);
+    const skip = await s.request('POST', V1, { type: 'm.login.password', user: 'vic', password: 'pw' });
+    assert.equal(skip.status, 400);
+    const sid = await validatedSid(s, sink, 'vic@example.org', 'vic-secret');
+    const stage = await s.request('POST', V1, {
+      type: EMAIL_STAGE,
+      threepidCreds: { sid, clientSecret: 'vic-secret' },
+    });
+    assert.equal(stage.status, 200, JSON.stringify(stage.body));
+    assert.equal(stage.body.next, 'm.login.password');
+    const done = await s.request('POST', V1, {
+      type: 'm.login.password',
+      user: 'vic',
+      password: 'pw',
+      session: stage.body.session,
+    });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    assert.equal(await s.app.storage.threepids.userOf('email', 'vic@example.org'), '@vic:localhost');
+  });
+
   it('a deactivated account frees its address', async () => {
     const sid = await validatedSid(s, sink, 'gina@example.org', 'gina-1');
     const reg = await registerWithEmail(s, 'gina', 'pw', { sid, client_secret: 'gina-1' });
