@@ -9,6 +9,7 @@ import { createLogger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import { startHousekeeping } from './service/housekeeping.js';
 import { createServices, type Services } from './service/index.js';
+import type { Mailer } from './service/mailer.js';
 import { createArgon2Hasher, type Hasher } from './service/passwords.js';
 import { openDatabase } from './storage/open.js';
 import { createStorage, type Storage } from './storage/storage.js';
@@ -23,6 +24,8 @@ export interface AppDeps {
   random?: Random;
   hasher?: Hasher;
   fetch?: typeof fetch;
+  /** Sends validation mail instead of SMTP per the `email:` block (tests: a sink or a recorder). */
+  mailer?: Mailer;
   /** Device activity batching: how often it is written, and its granularity (ms). */
   deviceActivity?: { flushIntervalMs?: number; granularityMs?: number };
   /**
@@ -86,6 +89,7 @@ export async function openServices(deps: AppDeps): Promise<OpenServices> {
     hasher: deps.hasher ?? createArgon2Hasher(config.passwordHashing),
     log,
     ...(deps.fetch && { fetch: deps.fetch }),
+    ...(deps.mailer && { mailer: deps.mailer }),
     ...(deps.deviceActivity && { deviceActivity: deps.deviceActivity }),
     ...(metrics && { telemetry: metrics }),
   });
@@ -151,6 +155,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
         config.rcLogin.failedAttempts,
         config.rcRegistrationRequests,
         config.rcRegistrationTokenValidity,
+        config.rc3pidValidation,
       ];
       services.deviceActivity.start();
       housekeeping = startHousekeeping({
@@ -177,6 +182,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       await server.close();
       // After the last request finished, before the database closes: write the last activity.
       await services.deviceActivity.stop();
+      services.mailer?.close();
       await closeDatabase();
     },
   };

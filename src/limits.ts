@@ -89,3 +89,25 @@ export function codePointLength(value: string, max: number): number {
  * longer ones and generates at most this many characters).
  */
 export const MAX_REGISTRATION_TOKEN_LENGTH = 64;
+
+/**
+ * A `client_secret` of a third-party identifier validation (spec "Adding Account
+ * Administrative Contact Information": 1 to 255 characters of `[0-9a-zA-Z.=_-]`).
+ */
+export const MAX_CLIENT_SECRET_LENGTH = 255;
+
+/**
+ * An email address (RFC 5321 §4.5.3.1.3: a path is at most 256 octets with its angle brackets,
+ * so an address is at most 254). Synapse sets no limit of its own; a longer one cannot be
+ * delivered, so it is refused (400 M_INVALID_PARAM) before it is counted, stored or mailed.
+ */
+export const MAX_EMAIL_LENGTH = 254;
+
+/**
+ * A validation session id (`sid`) a client presents (spec: "at most 255 characters", grammar
+ * `[0-9a-zA-Z.=_-]`), and the validation token of an emailed link. Tessera's are 32 characters.
+ */
+export const MAX_SID_LENGTH = 255;
+
+/** A `next_link` kept with a validation session (Tessera; Synapse sets none), in UTF-16 units. */
+export const MAX_NEXT_LINK_LENGTH = 2048;

@@ -14,6 +14,7 @@ import { refreshRoutes } from './client/refresh.js';
 import { registerRoutes } from './client/register.js';
 import { registerV1Routes } from './client/register-v1.js';
 import { registrationTokenValidityRoutes } from './client/registration-token-validity.js';
+import { threepidRoutes } from './client/threepids.js';
 import { versionsRoutes } from './client/versions.js';
 import { healthRoutes } from './health.js';
 import { openapiRoutes } from './openapi.js';
@@ -25,6 +26,7 @@ export const allRoutes: Route[] = [
   ...registerV1Routes,
   ...registerRoutes,
   ...registrationTokenValidityRoutes,
+  ...threepidRoutes,
   ...authFallbackRoutes,
   ...accountRoutes,
   ...deviceRoutes,

@@ -32,6 +32,26 @@ export type DatabaseConfig =
       schema: string | null;
     };
 
+/** The SMTP server (Synapse's `email:` block). */
+export interface EmailConfig {
+  smtpHost: string;
+  smtpPort: number;
+  smtpUser: string | null;
+  smtpPass: string | null;
+  forceTls: boolean;
+  requireTransportSecurity: boolean;
+  enableTls: boolean;
+  notifFrom: string;
+  appName: string;
+  validationTokenLifetimeMs: number;
+}
+
+/** An `allowed_local_3pids` entry: `pattern` matches from the start of the address (Python's `re.match`). */
+export interface Allowed3pid {
+  medium: string;
+  pattern: RegExp;
+}
+
 export interface Config {
   serverName: string;
   publicBaseurl: string;
@@ -52,10 +72,18 @@ export interface Config {
   recaptchaPrivateKey: string | null;
   recaptchaSiteverifyApi: string;
   registrationSharedSecret: string | null;
+  /** The SMTP server validation mail goes through; null without `email.smtp_host`. */
+  email: EmailConfig | null;
+  /** Every registration flow carries `m.login.email.identity` (`registrations_require_3pid: [email]`). */
+  registrationRequiresEmail: boolean;
+  /** null: any address may be bound; else one entry must match (`allowed_local_3pids`). */
+  allowedLocal3pids: Allowed3pid[] | null;
   allowGuestAccess: boolean;
   rcRegistration: RateLimitConfig;
   /** The registration token validity endpoint, per client address. */
   rcRegistrationTokenValidity: RateLimitConfig;
+  /** Validation mails, per client address and per email address (`rc_3pid_validation`). */
+  rc3pidValidation: RateLimitConfig;
   rcLogin: { address: RateLimitConfig; account: RateLimitConfig; failedAttempts: RateLimitConfig };
   /** Tessera: unauthenticated requests to the registration API, per client address. */
   rcRegistrationRequests: RateLimitConfig;

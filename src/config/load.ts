@@ -7,6 +7,7 @@ import { isServerName } from '../util/matrix-id.js';
 import { captchaSettings } from './captcha-providers.js';
 import type { Config, RateLimitConfig } from './config.js';
 import { describeSchemaError } from './diagnostics.js';
+import { emailSettings } from './email-settings.js';
 import { ConfigError } from './errors.js';
 import { checkKeys } from './key-check.js';
 import { ConfigFileSchema } from './schema.js';
@@ -217,9 +218,11 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
     recaptchaPrivateKey: captcha.privateKey,
     recaptchaSiteverifyApi: captcha.siteverifyUrl,
     registrationSharedSecret: sharedSecret(file, baseDir),
+    ...emailSettings(file, durationAt),
     allowGuestAccess: file.allow_guest_access ?? false,
     rcRegistration: rate(file.rc_registration, { perSecond: 0.17, burstCount: 3 }),
     rcRegistrationTokenValidity: rate(file.rc_registration_token_validity, { perSecond: 0.1, burstCount: 5 }),
+    rc3pidValidation: rate(file.rc_3pid_validation, { perSecond: 0.003, burstCount: 5 }),
     rcLogin: {
       address: rate(file.rc_login?.address, { perSecond: 0.003, burstCount: 5 }),
       account: rate(file.rc_login?.account, { perSecond: 0.003, burstCount: 5 }),

@@ -49,6 +49,24 @@ const PasswordPolicy = Type.Object({
   require_uppercase: Type.Optional(Type.Boolean()),
 });
 
+/** Synapse's `email:` block: the SMTP server Tessera sends validation mail through. */
+const Email = Type.Object({
+  smtp_host: Type.Optional(Type.String({ minLength: 1 })),
+  smtp_port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+  smtp_user: Type.Optional(Type.String()),
+  smtp_pass: Type.Optional(Type.String()),
+  /** TLS from the start (implicit TLS, usually port 465) instead of STARTTLS. */
+  force_tls: Type.Optional(Type.Boolean()),
+  /** Refuse to send unless the server offers STARTTLS. */
+  require_transport_security: Type.Optional(Type.Boolean()),
+  /** false: never use TLS, even when the server offers STARTTLS. */
+  enable_tls: Type.Optional(Type.Boolean()),
+  notif_from: Type.Optional(Type.String({ minLength: 1 })),
+  app_name: Type.Optional(Type.String({ minLength: 1 })),
+  /** How long the link of a validation mail works (duration; Synapse's default 1h). */
+  validation_token_lifetime: Type.Optional(Duration),
+});
+
 export const ConfigFileSchema = Type.Object({
   server_name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9.\\-\\[\\]:]+$' }),
   public_baseurl: Type.Optional(Type.String({ pattern: '^https?://' })),
@@ -83,6 +101,15 @@ export const ConfigFileSchema = Type.Object({
       siteverify_url: Type.Optional(Type.String({ pattern: '^https?://' })),
     }),
   ),
+  /** Every registration flow needs a validated email address (`[email]`; msisdn is refused). */
+  registrations_require_3pid: Type.Optional(
+    Type.Array(Type.Union([Type.Literal('email'), Type.Literal('msisdn')]), { uniqueItems: true }),
+  ),
+  /** Which addresses may be bound: one matching entry is enough (Python `re.match`: anchored at the start). */
+  allowed_local_3pids: Type.Optional(
+    Type.Array(Type.Object({ medium: Type.String({ minLength: 1 }), pattern: Type.String() })),
+  ),
+  email: Type.Optional(Email),
   registration_shared_secret: Type.Optional(Type.String({ minLength: 1 })),
   /** A file holding the shared secret instead (Synapse ≥ 1.67); not together with the key above. */
   registration_shared_secret_path: Type.Optional(Type.String({ minLength: 1 })),
@@ -92,6 +119,8 @@ export const ConfigFileSchema = Type.Object({
   rc_registration: Type.Optional(RateLimit),
   /** GET /register/m.login.registration_token/validity, per client address. */
   rc_registration_token_validity: Type.Optional(RateLimit),
+  /** Validation mails: per client address and per email address (Synapse applies it to both). */
+  rc_3pid_validation: Type.Optional(RateLimit),
   rc_login: Type.Optional(
     Type.Object({
       address: Type.Optional(RateLimit),

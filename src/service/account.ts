@@ -79,8 +79,8 @@ export class AccountService {
    * POST /account/deactivate. Every device and token goes, the password is dropped, and the
    * row stays marked deactivated: it never logs in again (M_USER_DEACTIVATED) and its id is
    * never registered again (M_USER_IN_USE). `erase` is accepted; Tessera keeps no content to
-   * erase. Tessera has no 3PIDs, so the unbind result is `success` (the spec requires it when
-   * there is nothing to unbind).
+   * erase. Bound email addresses are unbound; no identity server ever knew them, so the unbind
+   * result is `success` (the spec requires it when there is nothing to unbind).
    */
   async deactivate(requester: Requester, body: Record<string, unknown>, remoteIp: string): Promise<'success'> {
     const { storage, tokens } = this.deps;
@@ -124,6 +124,8 @@ export async function setPasswordIn(
  */
 export async function deactivateIn(tx: Storage, userId: string): Promise<string[]> {
   await tx.uiaSessions.deleteRegistrationsOf(userId);
+  // As Synapse: a deactivated account's addresses are unbound (free for a new account).
+  await tx.threepids.unbindAll(userId);
   // Deactivate first: a login racing this transaction then fails its password check, and a
   // token it slipped in anyway is refused by validation (the owner is deactivated).
   await tx.users.deactivate(userId);

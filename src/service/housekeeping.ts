@@ -27,8 +27,9 @@ export function startHousekeeping(deps: {
       const sessions = await deps.storage.uiaSessions.deleteExpired(now);
       const buckets = await deps.storage.rateLimits.deleteIdleSince(now - deps.rateLimitDrainMs);
       const nonces = await deps.storage.usedNonces.deleteExpired(now);
-      if (sessions + buckets + nonces > 0) {
-        deps.log.debug({ sessions, buckets, nonces }, 'housekeeping deleted stale rows');
+      const validations = await deps.storage.threepids.deleteExpired(now);
+      if (sessions + buckets + nonces + validations > 0) {
+        deps.log.debug({ sessions, buckets, nonces, validations }, 'housekeeping deleted stale rows');
       }
     } catch (err) {
       deps.log.warn({ err }, 'housekeeping failed; will retry');

@@ -11,9 +11,12 @@ import { AdminUserService } from './admin-users.js';
 import { type CaptchaVerifier, createSiteverifyClient } from './captcha.js';
 import { DeviceActivity } from './device-activity.js';
 import { DeviceService } from './devices.js';
+import { EmailValidationService } from './email-validation.js';
 import { HealthService } from './health.js';
 import { LoginService } from './login.js';
+import { createSmtpMailer, type Mailer } from './mailer.js';
 import { PasswordAuth } from './password-auth.js';
+import { PasswordResetService } from './password-reset.js';
 import { createBoundedHasher, type Hasher } from './passwords.js';
 import { RateLimiter } from './rate-limiter.js';
 import { ReauthService } from './reauth.js';
@@ -38,6 +41,8 @@ export interface ServiceDeps {
   telemetry?: Telemetry;
   /** Device activity batching (service/device-activity.ts); tests shorten the flush interval. */
   deviceActivity?: { flushIntervalMs?: number; granularityMs?: number };
+  /** Sends validation mail; by default SMTP per the `email:` block (none without it). */
+  mailer?: Mailer;
 }
 
 /** Every domain service, built from injected dependencies. The HTTP API and the CLI use these. */
@@ -58,6 +63,12 @@ export interface Services {
   /** Last seen address, time and User-Agent of devices, batched off the request path. */
   deviceActivity: DeviceActivity;
   account: AccountService;
+  /** Email validation: requestToken, the emailed link (service/email-validation.ts). */
+  emailValidation: EmailValidationService;
+  /** The forgotten password: POST /account/password without a token (service/password-reset.ts). */
+  passwordReset: PasswordResetService;
+  /** The mailer in use, null without email; closed when the app closes. */
+  mailer: Mailer | null;
   rateLimiter: RateLimiter;
   health: HealthService;
   adminUsers: AdminUserService;
@@ -83,6 +94,17 @@ export function createServices(deps: ServiceDeps): Services {
           secret: config.recaptchaPrivateKey,
           ...(deps.fetch && { fetch: deps.fetch }),
         });
+  const mailer = deps.mailer ?? (config.email === null ? null : createSmtpMailer(config.email));
+  const emailValidation = new EmailValidationService({
+    config,
+    storage,
+    clock,
+    random,
+    rateLimiter,
+    mailer,
+    log: deps.log,
+  });
+  const emailConfigured = config.email !== null && mailer !== null;
   const registration = new RegistrationService({
     config,
     storage,
@@ -92,6 +114,7 @@ export function createServices(deps: ServiceDeps): Services {
     captcha,
     rateLimiter,
     clock,
+    emailValidations: emailConfigured ? emailValidation.validations('register') : null,
   });
   const registrationTokens = new RegistrationTokenService({ storage, config, clock, random, rateLimiter });
   const sharedSecret = new SharedSecretRegistration({ config, storage, clock, random, hasher, users });
@@ -99,6 +122,15 @@ export function createServices(deps: ServiceDeps): Services {
   const devices = new DeviceService({ storage, tokens, reauth });
   const deviceActivity = new DeviceActivity({ storage, clock, log: deps.log, ...deps.deviceActivity });
   const account = new AccountService({ storage, config, users, tokens, reauth });
+  const passwordReset = new PasswordResetService({
+    storage,
+    config,
+    uia,
+    users,
+    tokens,
+    rateLimiter,
+    emailValidations: emailConfigured ? emailValidation.validations('password_reset') : null,
+  });
   const login = new LoginService({ storage, config, passwordAuth, sessions, rateLimiter, telemetry });
   const adminUsers = new AdminUserService({ storage, config, hasher, users, tokens });
   const adminAccounts = new AdminAccountService({ storage, config, clock, random, hasher, tokens });
@@ -118,6 +150,9 @@ export function createServices(deps: ServiceDeps): Services {
     devices,
     deviceActivity,
     account,
+    emailValidation,
+    passwordReset,
+    mailer,
     rateLimiter,
     health: new HealthService({ ping: () => storage.ping(), timeoutMs: 5_000 }),
     adminUsers,

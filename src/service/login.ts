@@ -2,9 +2,11 @@ import type { Config } from '../config/config.js';
 import { MatrixError } from '../errors.js';
 import { codePointLength, MAX_USER_ID_LENGTH } from '../limits.js';
 import type { Storage } from '../storage/storage.js';
+import { identifierFromAuthDict } from '../uia/auth-dict.js';
 import { assertDeviceDisplayName, assertDeviceId } from '../util/device-id.js';
+import { canonicalEmail } from '../util/email.js';
 import { asciiLowerCase } from '../util/matrix-id.js';
-import { type PasswordAuth, userFromAuthDict } from './password-auth.js';
+import type { PasswordAuth } from './password-auth.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { SessionService } from './sessions.js';
 import type { Telemetry } from './telemetry.js';
@@ -77,7 +79,7 @@ export class LoginService {
     if (req.type !== PASSWORD_LOGIN) throw new MatrixError('M_UNKNOWN', 'Unknown login type');
     // Synapse answers a disabled login type the same way (400 M_UNKNOWN).
     if (!config.passwordLoginEnabled) throw new MatrixError('M_UNKNOWN', 'Password login has been disabled');
-    const user = userFromAuthDict(req as unknown as Record<string, unknown>);
+    const user = await this.userNamed(req);
     // No account has a longer id (src/limits.ts): refused before it reaches the rate-limit
     // key, a btree index, or the hasher. Saying so reveals nothing about any account.
     if (codePointLength(user, MAX_USER_ID_LENGTH) > MAX_USER_ID_LENGTH) {
@@ -116,5 +118,25 @@ export class LoginService {
       }),
     );
     return { userId: account.user_id, homeServer: config.serverName, ...started };
+  }
+
+  /**
+   * The user a login names (spec "Identifier types"). `m.id.thirdparty` (or the deprecated
+   * top-level `medium`/`address`) is the account the address is bound to; an address bound to
+   * none names `<medium>:<address>`, which no localpart can be (`:` is not in the grammar), so
+   * it is answered exactly as an unknown user: one lookup more for either, then the same 403
+   * after the same dummy hashing, counted against `rc_login.failed_attempts` of that address.
+   */
+  private async userNamed(req: LoginRequest): Promise<string> {
+    const id = identifierFromAuthDict(req as unknown as Record<string, unknown>);
+    if (id.type === 'm.id.user') return id.user;
+    let address: string | null = null;
+    try {
+      address = id.medium === 'email' ? canonicalEmail(id.address) : null;
+    } catch {
+      // Not an email address: bound to nobody.
+    }
+    const owner = address === null ? null : await this.deps.storage.threepids.userOf('email', address);
+    return owner ?? `${id.medium}:${address ?? id.address}`;
   }
 }

@@ -15,7 +15,9 @@ import type { Telemetry } from './telemetry.js';
  * - `registration.requests` (Tessera's `rc_registration_requests`), per client IP: every
  *   request to the registration API, counted before it stores or checks anything;
  * - `registration_token.validity` (`rc_registration_token_validity`), per client IP: checks of
- *   a registration token's validity (the spec asks to rate-limit them against guessing).
+ *   a registration token's validity (the spec asks to rate-limit them against guessing);
+ * - `3pid_validation.ip` and `3pid_validation.address` (`rc_3pid_validation`, both, as Synapse
+ *   applies it): requests for a validation mail, per client IP and per email address.
  */
 export type RateLimitKind =
   | 'registration'
@@ -23,7 +25,9 @@ export type RateLimitKind =
   | 'login.account'
   | 'login.failed'
   | 'registration.requests'
-  | 'registration_token.validity';
+  | 'registration_token.validity'
+  | '3pid_validation.ip'
+  | '3pid_validation.address';
 
 export class RateLimiter {
   private readonly limits: Record<RateLimitKind, RateLimitConfig>;
@@ -32,7 +36,10 @@ export class RateLimiter {
     private readonly deps: {
       storage: Storage;
       clock: Clock;
-      config: Pick<Config, 'rcRegistration' | 'rcLogin' | 'rcRegistrationRequests' | 'rcRegistrationTokenValidity'>;
+      config: Pick<
+        Config,
+        'rcRegistration' | 'rcLogin' | 'rcRegistrationRequests' | 'rcRegistrationTokenValidity' | 'rc3pidValidation'
+      >;
       telemetry?: Pick<Telemetry, 'rateLimited'>;
     },
   ) {
@@ -44,6 +51,8 @@ export class RateLimiter {
       'login.failed': rcLogin.failedAttempts,
       'registration.requests': rcRegistrationRequests,
       'registration_token.validity': rcRegistrationTokenValidity,
+      '3pid_validation.ip': deps.config.rc3pidValidation,
+      '3pid_validation.address': deps.config.rc3pidValidation,
     };
   }
 

@@ -3,7 +3,9 @@ import { MatrixError } from '../errors.js';
 import type { CompletedStage } from '../storage/repos/uia-sessions.js';
 import type { Storage } from '../storage/storage.js';
 import type { UiaEngine } from '../uia/engine.js';
+import type { EmailValidations } from '../uia/ports.js';
 import { dummyStage } from '../uia/stages/dummy.js';
+import { EMAIL_IDENTITY_STAGE, emailIdentityStage, type ProvenEmail } from '../uia/stages/email-identity.js';
 import { recaptchaStage } from '../uia/stages/recaptcha.js';
 import { REGISTRATION_TOKEN_STAGE, registrationTokenStage } from '../uia/stages/registration-token.js';
 import { type V1Credentials, v1PasswordStage } from '../uia/stages/v1-password.js';
@@ -112,6 +114,8 @@ export class RegistrationService {
       captcha: CaptchaVerifier | null;
       rateLimiter: RateLimiter;
       clock: Clock;
+      /** Registration's email validations; null when no email is configured. */
+      emailValidations?: EmailValidations | null;
     },
   ) {
     const { config } = deps;
@@ -122,7 +126,10 @@ export class RegistrationService {
     const gates = [
       ...(config.enableRegistrationCaptcha ? ['m.login.recaptcha'] : []),
       ...(config.registrationRequiresToken ? [REGISTRATION_TOKEN_STAGE] : []),
+      // `registrations_require_3pid: [email]`: the address is the last gate, proven before the account.
+      ...(config.registrationRequiresEmail ? [EMAIL_IDENTITY_STAGE] : []),
     ];
+    const emailStage = deps.emailValidations ? emailIdentityStage(deps.emailValidations) : null;
     const tokenStage = config.registrationRequiresToken ? registrationTokenStage(deps.storage, deps.clock) : null;
     const stages = new Map<string, Stage>();
     stages.set(
@@ -135,6 +142,7 @@ export class RegistrationService {
     );
     if (deps.captcha !== null) stages.set('m.login.recaptcha', recaptchaStage(deps.captcha, config.recaptchaPublicKey));
     if (tokenStage !== null) stages.set(REGISTRATION_TOKEN_STAGE, tokenStage);
+    if (emailStage !== null) stages.set(EMAIL_IDENTITY_STAGE, emailStage);
     this.v1Op = {
       name: 'register.v1',
       // The password stage carries the account, so it is always last: no v1 flow skips a gate.
@@ -148,11 +156,18 @@ export class RegistrationService {
       v3Stages.set('m.login.recaptcha', recaptchaStage(deps.captcha, config.recaptchaPublicKey, 'uia'));
     }
     if (tokenStage !== null) v3Stages.set(REGISTRATION_TOKEN_STAGE, tokenStage);
+    if (emailStage !== null) v3Stages.set(EMAIL_IDENTITY_STAGE, emailStage);
+    // With email configured but not required, a second flow binds an address (Synapse offers
+    // `m.login.email.identity` as an alternative too), so the account can reset its password.
+    const optionalEmail = emailStage !== null && !config.registrationRequiresEmail;
     this.v3Op = {
       name: 'register',
       // Synapse keeps the dummy stage last, so a gate alone never finishes a flow (SyTest
       // "Register with a recaptcha").
-      flows: [[...gates, 'm.login.dummy']],
+      flows: [
+        [...gates, 'm.login.dummy'],
+        ...(optionalEmail ? [[...gates, EMAIL_IDENTITY_STAGE, 'm.login.dummy']] : []),
+      ],
       stages: v3Stages,
       userId: null,
       // Only the known fields, and the password only as `password_hash` (set by registerV3).
@@ -199,7 +214,10 @@ export class RegistrationService {
       isGuest: false,
       isAdmin: false,
       login: { deviceId: null, initialDisplayName: null, refreshToken: false },
-      onCreated: (tx) => this.useHeldToken(tx, outcome.session.session_id, outcome.completed),
+      onCreated: async (tx, userId) => {
+        await this.useHeldToken(tx, outcome.session.session_id, outcome.completed);
+        await this.bindProvenEmail(tx, userId, outcome.completed);
+      },
     });
     if (outcome.stored) await this.deps.uia.deleteSession(outcome.session.session_id);
     return {
@@ -304,6 +322,7 @@ export class RegistrationService {
           const bound = await tx.uiaSessions.setResultOnce(session.session_id, JSON.stringify({ user_id: userId }));
           if (registeredUserOf(bound) !== userId) throw new SessionAlreadyRegistered();
           await this.useHeldToken(tx, session.session_id, success.completed);
+          await this.bindProvenEmail(tx, userId, success.completed);
         },
       });
       return { ...registered, homeServer: config.serverName };
@@ -330,6 +349,26 @@ export class RegistrationService {
     if (!(await tx.registrationTokens.completeHold(sessionId))) {
       throw new MatrixError('M_UNAUTHORIZED', 'The registration token is no longer held by this session; start again');
     }
+  }
+
+  /**
+   * Inside the registration's transaction: the address `m.login.email.identity` proved is bound
+   * to the new account, and its validation session is used up. One INSERT decides between
+   * concurrent registrations with one address (the unique key): the loser's account is not
+   * created, 400 M_THREEPID_IN_USE (spec registration.yaml).
+   */
+  private async bindProvenEmail(tx: Storage, userId: string, completed: readonly CompletedStage[]): Promise<void> {
+    const proven = completed.find((c) => c.stage === EMAIL_IDENTITY_STAGE)?.data as ProvenEmail | undefined;
+    if (proven === undefined) return;
+    const bound = await tx.threepids.bind({
+      user_id: userId,
+      medium: proven.medium,
+      address: proven.address,
+      validated_ts: proven.validated_at,
+      added_ts: this.deps.clock.now(),
+    });
+    if (!bound) throw new MatrixError('M_THREEPID_IN_USE', 'Email is already in use');
+    await tx.threepids.consume(proven.sid);
   }
 
   /** Synapse: "A different user ID has already been registered for this session". */

@@ -134,6 +134,40 @@ export interface RegistrationTokenHoldsTable {
   created_ts: number;
 }
 
+/** A validation of an email address a client asked for (0012; repos/threepids.ts). */
+export interface ThreepidValidationSessionsTable {
+  /** The session id handed to the client (`sid`). */
+  sid: string;
+  /** 'register' or 'password_reset': a session proves the address for that purpose only. */
+  purpose: string;
+  medium: string;
+  /** Lower-cased for email. */
+  address: string;
+  client_secret: string;
+  /** SHA-256 (hex) of the token in the last mail sent; the token itself is never stored. */
+  token_hash: string;
+  /** The highest `send_attempt` a mail was sent for. */
+  send_attempt: number;
+  /** Where the link's page redirects once validated. */
+  next_link: string | null;
+  created_ts: number;
+  /** The emailed link works until then. */
+  token_expires_ts: number;
+  /** The session, validated or not, is gone then. */
+  expires_ts: number;
+  /** Set when the link was opened; null until then. */
+  validated_ts: number | null;
+}
+
+/** Addresses bound to accounts (0012). */
+export interface UserThreepidsTable {
+  user_id: string;
+  medium: string;
+  address: string;
+  validated_ts: number;
+  added_ts: number;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -145,4 +179,6 @@ export interface Database {
   used_nonces: UsedNoncesTable;
   registration_tokens: RegistrationTokensTable;
   registration_token_holds: RegistrationTokenHoldsTable;
+  threepid_validation_sessions: ThreepidValidationSessionsTable;
+  user_threepids: UserThreepidsTable;
 }

@@ -5,6 +5,7 @@ import { DevicesRepo } from './repos/devices.js';
 import { RateLimitsRepo } from './repos/rate-limits.js';
 import { RefreshTokensRepo } from './repos/refresh-tokens.js';
 import { RegistrationTokensRepo } from './repos/registration-tokens.js';
+import { ThreepidsRepo } from './repos/threepids.js';
 import { UiaSessionsRepo } from './repos/uia-sessions.js';
 import { UsedNoncesRepo } from './repos/used-nonces.js';
 import { UsersRepo } from './repos/users.js';
@@ -24,6 +25,8 @@ export interface Storage {
   readonly rateLimits: RateLimitsRepo;
   readonly usedNonces: UsedNoncesRepo;
   readonly registrationTokens: RegistrationTokensRepo;
+  /** Email validation sessions and the addresses bound to accounts (0012). */
+  readonly threepids: ThreepidsRepo;
   /** One trivial query: resolves when the database answers. */
   ping(): Promise<void>;
   /** Run `fn` in one transaction; the Storage it receives runs every query inside it. */
@@ -41,6 +44,7 @@ export function createStorage(db: Kysely<Database>, dialect: Dialect): Storage {
     rateLimits: new RateLimitsRepo(db),
     usedNonces: new UsedNoncesRepo(db),
     registrationTokens: new RegistrationTokensRepo(db),
+    threepids: new ThreepidsRepo(db),
     ping: async () => {
       await sql`select 1`.execute(db);
     },

@@ -39,3 +39,15 @@ export interface NewAccountRules {
 export interface StageTelemetry {
   uiaStage(stage: string, outcome: 'passed' | 'failed'): void;
 }
+
+/** An email address proven by opening the emailed link (service/email-validation.ts). */
+export interface ValidatedEmail {
+  address: string;
+  validatedAt: number;
+}
+
+/** Validation sessions for `m.login.email.identity`, of one purpose (registration, password reset). */
+export interface EmailValidations {
+  /** The address `sid` validated, when `clientSecret` is its own and its link was opened; else null. */
+  validated(sid: string, clientSecret: string): Promise<ValidatedEmail | null>;
+}

@@ -129,7 +129,12 @@ await describeEachBackend('fuzzed requests', (backend) => {
   let shared: Identity;
   let sharedAdmin: Identity;
   before(async () => {
-    const server = await startServer({ backend, config: { ...UNLIMITED_RATES, allow_guest_access: true } });
+    // Email configured, its mail dropped: the email endpoints and stage get past their first checks.
+    const server = await startServer({
+      backend,
+      config: { ...UNLIMITED_RATES, allow_guest_access: true, email: { smtp_host: '127.0.0.1', notif_from: 'fuzz' } },
+      mailer: { send: async () => {}, close: () => {} },
+    });
     open = { server, agent: createAgent(CONCURRENCY), pools: newPools(), harvested: 0 };
     // The second server also needs a registration token: its flows carry the token stage.
     captchaServer = await startCaptchaServer(backend, { config: { registration_requires_token: true } });

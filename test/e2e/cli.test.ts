@@ -218,7 +218,7 @@ password_hashing: {memory_kib: 1024, iterations: 1}
       ['a duplicate key', 'server_name: a\nserver_name: b\n', /duplicate key 'server_name'/],
       [
         'a gate Tessera cannot enforce, and a typo (both named, one line each)',
-        'server_name: a\nenable_registration: true\nregistrations_require_3pid: [email]\nenable_registraton: false\n',
+        'server_name: a\nenable_registration: true\nregistrations_require_3pid: [msisdn]\nenable_registraton: false\n',
         /^tessera: config key 'registrations_require_3pid' is not supported: .*\ntessera: unknown config key 'enable_registraton' \(did you mean 'enable_registration'\?\)/m,
       ],
     ];

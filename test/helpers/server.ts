@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type App, createApp } from '../../src/app.js';
 import type { Config } from '../../src/config/config.js';
 import { validateConfig } from '../../src/config/load.js';
+import type { Mailer } from '../../src/service/mailer.js';
 import type { Clock } from '../../src/util/clock.js';
 import { type Backend, backendRuns, describeOrSkip, dropSchema, POSTGRES_URL, uniqueSchemaName } from './backends.js';
 
@@ -41,6 +42,8 @@ export interface StartOptions {
   config?: Record<string, unknown>;
   clock?: Clock;
   fetch?: typeof fetch;
+  /** Sends mail instead of SMTP (an SMTP sink test uses the `email:` block instead). */
+  mailer?: Mailer;
   /** Reuse the database of another test server (multi-process tests). */
   shareDatabaseWith?: TestServer;
   /** Device activity batching (flush interval, granularity in ms). */
@@ -54,6 +57,7 @@ export const UNLIMITED_RATES = {
   rc_login: { address: unlimited, account: unlimited, failed_attempts: unlimited },
   rc_registration_requests: unlimited,
   rc_registration_token_validity: unlimited,
+  rc_3pid_validation: unlimited,
 };
 
 /** Test defaults: open registration, a throwaway database, cheap hashing, no logs. */
@@ -102,6 +106,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       config,
       ...(opts.clock && { clock: opts.clock }),
       ...(opts.fetch && { fetch: opts.fetch }),
+      ...(opts.mailer && { mailer: opts.mailer }),
       ...(opts.deviceActivity && { deviceActivity: opts.deviceActivity }),
     });
     const [url] = await app.listen();

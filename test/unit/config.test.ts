@@ -433,8 +433,8 @@ something_else_entirely: 1
 
 describe('config: settings Tessera cannot enforce stop start-up (fail closed)', () => {
   const refused: [string, string][] = [
-    ['registrations_require_3pid: [email]', 'registrations_require_3pid'],
-    ['allowed_local_3pids: [{medium: email, pattern: ".*@example.org"}]', 'allowed_local_3pids'],
+    ['registrations_require_3pid: [email, msisdn]', 'registrations_require_3pid'],
+    ['request_token_inhibit_3pid_errors: true', 'request_token_inhibit_3pid_errors'],
     ['user_consent: {version: "1.0", template_dir: res/templates/privacy}', 'user_consent'],
     [
       'experimental_features: {msc3866: {enabled: true, require_approval_for_new_accounts: true}}',
@@ -465,6 +465,8 @@ describe('config: settings Tessera cannot enforce stop start-up (fail closed)', 
     'registration_requires_token: false',
     'registration_requires_token: true',
     'registrations_require_3pid: []',
+    'allowed_local_3pids: [{medium: email, pattern: ".*@example.org"}]',
+    'request_token_inhibit_3pid_errors: false',
     'experimental_features: {msc3866: {enabled: false}}',
     'password_config: {localdb_enabled: true}',
     'account_validity: {enabled: false}',
@@ -476,8 +478,62 @@ describe('config: settings Tessera cannot enforce stop start-up (fail closed)', 
     it(`starts with ${line}`, () => assert.doesNotThrow(() => parse(`server_name: a\n${line}\n`)));
   }
   it('names every refused key at once, one line each', () => {
-    const lines = errorOf('server_name: a\nregistrations_require_3pid: [email]\nsession_lifetime: 1d\n').split('\n');
+    const lines = errorOf('server_name: a\nregistrations_require_3pid: [msisdn]\nsession_lifetime: 1d\n').split('\n');
     assert.equal(lines.length, 2);
+  });
+});
+
+describe('config: email', () => {
+  const smtp = 'email: {smtp_host: mail.example, notif_from: "%(app)s <noreply@example.org>", app_name: Tessera}';
+  it('reads the email block with Synapse defaults', () => {
+    const { config } = parse(`server_name: a\nregistrations_require_3pid: [email]\n${smtp}\n`);
+    assert.equal(config.registrationRequiresEmail, true);
+    assert.deepEqual(config.email, {
+      smtpHost: 'mail.example',
+      smtpPort: 25,
+      smtpUser: null,
+      smtpPass: null,
+      forceTls: false,
+      requireTransportSecurity: false,
+      enableTls: true,
+      notifFrom: 'Tessera <noreply@example.org>',
+      appName: 'Tessera',
+      validationTokenLifetimeMs: 3_600_000,
+    });
+    assert.deepEqual(config.rc3pidValidation, { perSecond: 0.003, burstCount: 5 });
+  });
+  it('no email block: no email, nothing required', () => {
+    const { config } = parse('server_name: a\n');
+    assert.equal(config.email, null);
+    assert.equal(config.registrationRequiresEmail, false);
+    assert.equal(config.allowedLocal3pids, null);
+  });
+  it('requiring email without smtp_host or notif_from stops start-up naming the key', () => {
+    assert.match(errorOf('server_name: a\nregistrations_require_3pid: [email]\n'), /email\.smtp_host/);
+    assert.match(
+      errorOf('server_name: a\nregistrations_require_3pid: [email]\nemail: {smtp_host: h}\n'),
+      /email\.notif_from/,
+    );
+  });
+  it('allowed_local_3pids: patterns match from the start (Python re.match); a bad one names its key', () => {
+    const { config } = parse(
+      'server_name: a\nallowed_local_3pids: [{medium: email, pattern: "a.*@example\\\\.org"}]\n',
+    );
+    const rule = config.allowedLocal3pids![0]!;
+    assert.equal(rule.pattern.test('alice@example.org'), true);
+    rule.pattern.lastIndex = 0;
+    assert.equal(rule.pattern.test('bob-alice@example.org'), false);
+    assert.match(
+      errorOf('server_name: a\nallowed_local_3pids: [{medium: email, pattern: "("}]\n'),
+      /allowed_local_3pids\[0\]\.pattern/,
+    );
+  });
+  it("Synapse's other email keys are ignored with a warning; a typo in the block is an error", () => {
+    const { warnings } = parse(
+      `server_name: a\nemail: {smtp_host: h, notif_from: f, enable_notifs: true, subjects: {password_reset: x}}\n`,
+    );
+    assert.equal(warnings.length, 2, warnings.join('\n'));
+    assert.match(errorOf('server_name: a\nemail: {smtp_hots: h}\n'), /email\.smtp_hots/);
   });
 });
 

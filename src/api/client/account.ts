@@ -29,10 +29,14 @@ export const accountRoutes: Route[] = [
   // - UIA m.login.password by the token owner; a weak password is 400 M_WEAK_PASSWORD first.
   // - `logout_devices` (default true) deletes every other device and its tokens at once.
   // - Guests cannot (Synapse refuses guest tokens here: 403 M_GUEST_ACCESS_FORBIDDEN).
-  // - The token-less email reset flow needs 3PIDs, which Tessera does not have.
+  // - Without a token: the forgotten password, UIA m.login.email.identity (service/password-reset.ts).
   defineRoute(
-    { method: 'POST', paths: clientPaths('/account/password', 'v3', 'r0'), auth: 'required', body: PasswordBody },
+    { method: 'POST', paths: clientPaths('/account/password', 'v3', 'r0'), auth: 'optional', body: PasswordBody },
     async ({ services, requester, body, remoteIp }) => {
+      if (requester === null) {
+        await services.passwordReset.reset({ body, newPassword: body.new_password ?? null, remoteIp });
+        return {};
+      }
       await services.account.changePassword({
         requester,
         body,
@@ -45,7 +49,7 @@ export const accountRoutes: Route[] = [
 
   // POST /_matrix/client/v3/account/deactivate
   // - UIA m.login.password; then every device and token is gone and the id is never reused.
-  // - `success`: Tessera has no 3PIDs to unbind (spec: must be `success` then).
+  // - `success`: bound addresses are unbound here; no identity server knows them (spec: `success` then).
   defineRoute(
     { method: 'POST', paths: clientPaths('/account/deactivate', 'v3', 'r0'), auth: 'required', body: DeactivateBody },
     async ({ services, requester, body, remoteIp }) => ({

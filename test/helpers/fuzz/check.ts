@@ -4,7 +4,8 @@ import type { FuzzRequest } from './requests.js';
 /**
  * What every reply must look like (spec: client-server API, "Standard error response"): never a
  * 5xx; an error is a JSON object with string `errcode` and `error`, except a UIA 401 challenge
- * (which has `flows`); a success is JSON, except the captcha fallback's HTML page and the plain
+ * (which has `flows`); a success is JSON, except the captcha fallback's HTML page, the page an
+ * emailed link opens (HTML for errors too), and the plain
  * `OK` of `GET /health` (load balancers' format, as Synapse's).
  */
 
@@ -27,6 +28,11 @@ function isHtmlPage(req: FuzzRequest, res: RawResponse): boolean {
   return req.method === 'GET' && req.pattern.endsWith('/fallback/web') && res.contentType.startsWith('text/html');
 }
 
+/** The page an emailed link opens: HTML for success and failure alike (a person reads it). */
+function isSubmitTokenPage(req: FuzzRequest, res: RawResponse): boolean {
+  return req.method === 'GET' && req.pattern.endsWith('/email/submit_token') && res.contentType.startsWith('text/html');
+}
+
 function isHealthOk(req: FuzzRequest, res: RawResponse): boolean {
   return (
     req.method === 'GET' && req.pattern === '/health' && res.contentType.startsWith('text/plain') && res.text === 'OK'
@@ -39,6 +45,7 @@ export function problemWith(req: FuzzRequest, res: RawResponse | RawFailure): st
   const { status } = res;
   if (status >= 500) return 'server error';
   if (status < 200 || (status >= 300 && status < 400)) return 'unexpected status';
+  if (isSubmitTokenPage(req, res)) return null;
   const body = parse(res.text);
   if (status < 300) {
     if (isHtmlPage(req, res) || isHealthOk(req, res)) return null;

@@ -124,6 +124,26 @@ function v1RegisterBody(t: TemplateContext): JsonObject {
   ]);
 }
 
+/** A requestToken body (spec registration.yaml, EmailRequestToken). */
+function requestTokenBody(t: TemplateContext): JsonObject {
+  const body: JsonObject = {
+    client_secret: t.rng.pick(['fuzz-secret', t.rng.id('cs'), 'bad secret!']),
+    email: t.rng.pick(['fuzz@example.org', `${freshName(t)}@example.org`, 'not-an-email']),
+    send_attempt: t.rng.int(3),
+  };
+  if (t.rng.chance(0.2)) body.next_link = t.rng.pick(['https://example.org/next', 'javascript:alert(1)']);
+  return body;
+}
+
+/** The query of an emailed link: mostly made up, so it is refused. */
+function submitTokenQuery(t: TemplateContext): Record<string, string> {
+  const q: Record<string, string> = {};
+  if (t.rng.chance(0.8)) q.token = t.rng.id('tok');
+  if (t.rng.chance(0.8)) q.client_secret = 'fuzz-secret';
+  if (t.rng.chance(0.8)) q.sid = t.rng.id('sid');
+  return q;
+}
+
 /** Synapse's admin API, for `routeKey`s under /_synapse/admin. */
 const A = '/_synapse/admin';
 
@@ -155,8 +175,18 @@ const BODIES: Record<string, Template> = {
   'POST /account/password': (t) => ({
     new_password: 'new fuzz password',
     ...(t.rng.chance(0.5) && { logout_devices: t.rng.chance(0.5) }),
-    ...reauth(t),
+    ...(t.rng.chance(0.2)
+      ? {
+          auth: {
+            type: 'm.login.email.identity',
+            threepid_creds: { sid: t.rng.id('sid'), client_secret: 'fuzz-secret' },
+            ...maybeSession(t),
+          },
+        }
+      : reauth(t)),
   }),
+  'POST /register/email/requestToken': requestTokenBody,
+  'POST /account/password/email/requestToken': requestTokenBody,
   'POST /account/deactivate': (t) => ({ ...(t.rng.chance(0.3) && { erase: false }), ...reauth(t) }),
   'PUT /devices/:deviceId': (t) => ({ display_name: t.rng.pick<FuzzValue>(['Fuzz tablet', null]) }),
   'DELETE /devices/:deviceId': (t) => reauth(t),
@@ -215,6 +245,8 @@ const QUERIES: Record<string, (t: TemplateContext) => Record<string, string>> = 
     t.rng.chance(0.5) ? {} : { valid: t.rng.pick(['true', 'false', 'maybe']) },
   'GET /register/m.login.registration_token/validity': (t) => ({ token: registrationToken(t) }),
   [`GET ${A}/v1/username_available`]: (t) => ({ username: t.rng.chance(0.7) ? freshName(t) : 'fuzzer' }),
+  'GET /unstable/registration/email/submit_token': submitTokenQuery,
+  'GET /_synapse/client/password_reset/email/submit_token': submitTokenQuery,
   'GET /auth/:stage/fallback/web': (t) => ({
     session: t.pools.sessions.length > 0 ? encodeURIComponent(t.rng.pick(t.pools.sessions)) : 'no-such-session',
   }),
@@ -254,6 +286,11 @@ export const KNOWN_FIELDS = [
   'length',
   'uses_allowed',
   'expiry_time',
+  'client_secret',
+  'email',
+  'send_attempt',
+  'next_link',
+  'threepid_creds',
 ] as const;
 
 /** `POST /_matrix/client/r0/register` → `POST /register`; the 2014 API's register is `/v1-register`. */
