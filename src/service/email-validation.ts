@@ -131,7 +131,9 @@ export class EmailValidationService {
       // The client's retry with the same send_attempt must send again.
       await storage.threepids.unsend(decision.sid, tokenHash);
       this.deps.log.error({ err }, 'could not send a validation email');
-      throw new MatrixError('M_UNKNOWN', 'Unable to send email; try again later', {}, 500);
+      // The mail server, not the request, failed: 503, which clients and proxies treat as retryable
+      // (Synapse answers 500 here).
+      throw new MatrixError('M_UNKNOWN', 'Unable to send email; try again later', {}, 503);
     }
     return { sid: decision.sid };
   }

@@ -276,3 +276,40 @@ await describeEachBackend('email: allowed_local_3pids and the rate limit', (back
     assert.equal(sink.count('late@allowed.example'), 0);
   });
 });
+
+await describeEachBackend('email: the mail server fails', (backend) => {
+  let s: TestServer;
+  let failing = true;
+  const sent: { to: string }[] = [];
+  before(async () => {
+    s = await startServer({
+      backend,
+      config: {
+        registrations_require_3pid: ['email'],
+        email: { smtp_host: '127.0.0.1', smtp_port: 9, notif_from: 'Tessera <noreply@localhost>' },
+      },
+      mailer: {
+        async send(mail) {
+          if (failing) throw new Error('connection refused');
+          sent.push(mail);
+        },
+        close() {},
+      },
+    });
+  });
+  after(() => s.close());
+
+  it('503 M_UNKNOWN, nothing sent; the same send_attempt sends once the server is back', async () => {
+    const down = await requestToken(s, 'bob@example.org', 'secret-bob');
+    assertError(down, 503, 'M_UNKNOWN');
+    assert.equal(sent.length, 0);
+    failing = false;
+    const back = await requestToken(s, 'bob@example.org', 'secret-bob');
+    assert.equal(back.status, 200, JSON.stringify(back.body));
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]!.to, 'bob@example.org');
+    // And once sent, the same attempt sends nothing more.
+    assert.equal((await requestToken(s, 'bob@example.org', 'secret-bob')).body.sid, back.body.sid);
+    assert.equal(sent.length, 1);
+  });
+});
