@@ -302,7 +302,15 @@ await describeEachBackend('devices: delete with UIA', (backend) => {
       [{ type: 'm.login.password', password: 'x' }, 'M_MISSING_PARAM'],
       [{ type: 'm.login.password', identifier: 'alice', password: 'x' }, 'M_BAD_JSON'],
       [{ type: 'm.login.password', identifier: { type: 'm.id.user' }, password: 'x' }, 'M_MISSING_PARAM'],
-      [{ type: 'm.login.password', identifier: { type: 'm.id.thirdparty' }, password: 'x' }, 'M_UNKNOWN'],
+      [{ type: 'm.login.password', identifier: { type: 'm.id.thirdparty' }, password: 'x' }, 'M_MISSING_PARAM'],
+      [
+        {
+          type: 'm.login.password',
+          identifier: { type: 'm.id.thirdparty', medium: 'email', address: 'a@b.c' },
+          password: 'x',
+        },
+        'M_UNKNOWN',
+      ],
       [{ type: 'm.login.password', user: 7, password: 'x' }, 'M_BAD_JSON'],
       [{ type: 'm.login.password', user: alice.userId }, 'M_MISSING_PARAM'],
       [{ type: 'm.login.password', user: alice.userId, password: 12 }, 'M_BAD_JSON'],
