@@ -43,6 +43,11 @@ export interface Config {
   enableRegistrationCaptcha: boolean;
   /** Every registration flow needs `m.login.registration_token` (Synapse's `registration_requires_token`). */
   registrationRequiresToken: boolean;
+  /**
+   * Accounts of open registration wait for an admin's approval before they can log in
+   * (MSC3866: Synapse's `experimental_features.msc3866`, or Tessera's `registration_requires_approval`).
+   */
+  registrationRequiresApproval: boolean;
   recaptchaPublicKey: string | null;
   recaptchaPrivateKey: string | null;
   recaptchaSiteverifyApi: string;

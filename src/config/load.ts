@@ -78,6 +78,21 @@ function sharedSecret(
   return secret;
 }
 
+/**
+ * MSC3866 as Synapse reads it: approval is required when `experimental_features.msc3866` has
+ * both `enabled` and `require_approval_for_new_accounts` true (with `enabled` alone, new accounts
+ * are approved at creation). Tessera's `registration_requires_approval: true` means the same;
+ * either one asking is enough (fail closed).
+ */
+function requiresApproval(file: {
+  registration_requires_approval?: boolean;
+  experimental_features?: { msc3866?: { enabled?: boolean; require_approval_for_new_accounts?: boolean } };
+}): boolean {
+  const msc3866 = file.experimental_features?.msc3866;
+  const synapse = msc3866?.enabled === true && msc3866.require_approval_for_new_accounts === true;
+  return synapse || file.registration_requires_approval === true;
+}
+
 export function loadConfigFile(path: string): LoadedConfig {
   let text: string;
   try {
@@ -216,6 +231,7 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
     enableRegistration: file.enable_registration ?? false,
     enableRegistrationCaptcha: captcha,
     registrationRequiresToken: file.registration_requires_token ?? false,
+    registrationRequiresApproval: requiresApproval(file),
     recaptchaPublicKey: file.recaptcha_public_key ?? null,
     recaptchaPrivateKey: file.recaptcha_private_key ?? null,
     recaptchaSiteverifyApi: file.recaptcha_siteverify_api ?? 'https://www.recaptcha.net/recaptcha/api/siteverify',

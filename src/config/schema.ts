@@ -69,6 +69,25 @@ export const ConfigFileSchema = Type.Object({
   enable_registration_captcha: Type.Optional(Type.Boolean()),
   /** Every registration flow needs `m.login.registration_token` (admin API / `tessera tokens`). */
   registration_requires_token: Type.Optional(Type.Boolean()),
+  /**
+   * Tessera: new accounts of open registration wait for an admin's approval (MSC3866); the same
+   * as Synapse's `experimental_features.msc3866` with both keys true.
+   */
+  registration_requires_approval: Type.Optional(Type.Boolean()),
+  /**
+   * Synapse's experimental features: only `msc3866` (approval of new accounts) is read; the
+   * others are Synapse's own and ignored with a warning (synapse-keys.ts).
+   */
+  experimental_features: Type.Optional(
+    Type.Object({
+      msc3866: Type.Optional(
+        Type.Object({
+          enabled: Type.Optional(Type.Boolean()),
+          require_approval_for_new_accounts: Type.Optional(Type.Boolean()),
+        }),
+      ),
+    }),
+  ),
   recaptcha_public_key: Type.Optional(Type.String()),
   recaptcha_private_key: Type.Optional(Type.String()),
   recaptcha_siteverify_api: Type.Optional(Type.String({ pattern: '^https?://' })),

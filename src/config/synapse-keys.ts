@@ -39,11 +39,6 @@ export const REFUSED_SETTINGS: readonly RefusedSetting[] = [
     why: 'terms and consent tracking are not supported yet. Remove the block, or close registration',
   },
   {
-    key: 'experimental_features.msc3866.enabled',
-    asks: isTrue,
-    why: 'approval of new accounts (MSC3866) is not supported yet. Remove the key, or close registration',
-  },
-  {
     key: 'inhibit_user_in_use_error',
     asks: isTrue,
     why: 'hiding whether a user name is taken is not supported; GET /register/available would still tell. Remove the key',

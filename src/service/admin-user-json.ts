@@ -10,6 +10,7 @@ import type { AdminUserView } from './admin-users.js';
  * `GET /v2/users/<user_id>` and the answer of PUT, with Synapse's fields. `creation_ts` is in
  * seconds here and in milliseconds in the list, as Synapse answers (its docs' examples too).
  * Tessera keeps no 3PIDs, external ids, consent or appservice data: those are empty or null.
+ * `approved` (MSC3866) is shown always; Synapse shows it only with `experimental_features.msc3866`.
  */
 export function userJson(u: AdminUserView) {
   return {
@@ -25,6 +26,7 @@ export function userJson(u: AdminUserView) {
     shadow_banned: u.shadow_banned === 1,
     locked: u.locked === 1,
     suspended: false,
+    approved: u.approved === 1,
     creation_ts: Math.floor(Number(u.created_ts) / 1000),
     appservice_id: null,
     consent_server_notice_sent: null,
@@ -50,5 +52,6 @@ export function listedJson(u: UserListRow) {
     erased: u.erased === 1,
     last_seen_ts: u.last_seen_ts,
     locked: u.locked === 1,
+    approved: u.approved === 1,
   };
 }

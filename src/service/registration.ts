@@ -10,6 +10,7 @@ import { type V1Credentials, v1PasswordStage } from '../uia/stages/v1-password.j
 import type { AuthDict, Stage, UiaOperation } from '../uia/types.js';
 import type { Clock } from '../util/clock.js';
 import { userId as makeUserId } from '../util/matrix-id.js';
+import { registeredAwaitingApproval } from './approval.js';
 import type { CaptchaVerifier } from './captcha.js';
 import { checkPasswordPolicy } from './password-policy.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -186,15 +187,20 @@ export class RegistrationService {
     const creds = outcome.completed.find((c) => c.stage === 'm.login.password')?.data as V1Credentials;
     const password = stage.password as string;
     await this.deps.rateLimiter.assert('registration', remoteIp);
+    const approved = !this.deps.config.registrationRequiresApproval;
     const registered = await this.deps.users.register({
       localpart: creds.localpart,
       password: { plain: password },
       isGuest: false,
       isAdmin: false,
-      login: { deviceId: null, initialDisplayName: null, refreshToken: false },
+      approved,
+      // An account awaiting approval gets no device and no token (MSC3866).
+      login: approved ? { deviceId: null, initialDisplayName: null, refreshToken: false } : null,
       onCreated: (tx) => this.useHeldToken(tx, outcome.session.session_id, outcome.completed),
     });
     if (outcome.stored) await this.deps.uia.deleteSession(outcome.session.session_id);
+    // The account exists; as v3 (below), the answer is MSC3866's 403 instead of a login.
+    if (!approved) throw registeredAwaitingApproval();
     return {
       kind: 'registered',
       userId: registered.userId,
@@ -277,6 +283,7 @@ export class RegistrationService {
 
     const earlier = registeredUserOf(session.result);
     if (earlier !== null) return this.loginAgain(earlier, localpart, login);
+    const approved = !config.registrationRequiresApproval;
     // Counted before any hashing, so a burst of sign-ups from one address hashes at most
     // `burst_count` passwords (Synapse counts after hashing, in register_user).
     await this.deps.rateLimiter.assert('registration', remoteIp);
@@ -292,13 +299,19 @@ export class RegistrationService {
         password: passwordHash === null ? null : { hash: passwordHash },
         isGuest: false,
         isAdmin: false,
-        login,
+        approved,
+        // No device and no token for an account awaiting approval: Synapse does not log it in
+        // (rest/client/register.py `_create_registration_details`).
+        login: approved ? login : null,
         onCreated: async (tx, userId) => {
           const bound = await tx.uiaSessions.setResultOnce(session.session_id, JSON.stringify({ user_id: userId }));
           if (registeredUserOf(bound) !== userId) throw new SessionAlreadyRegistered();
           await this.useHeldToken(tx, session.session_id, success.completed);
         },
       });
+      // MSC3866 "Registration": the request that completes registration answers 403 with the
+      // errcode, once the account exists (so registration is complete), as Synapse does.
+      if (!approved) throw registeredAwaitingApproval();
       return { ...registered, homeServer: config.serverName };
     } catch (err) {
       // A concurrent request of this session won: log its account in. (With a chosen name the
@@ -340,6 +353,9 @@ export class RegistrationService {
     if (user === null || user.deactivated === 1) {
       throw new MatrixError('M_USER_DEACTIVATED', 'This account has been deactivated');
     }
+    // Still awaiting approval: the same 403 as the first answer, never a login. (Synapse
+    // answers such a retry 200 with no token; the same answer twice is clearer to a client.)
+    if (user.approved === 0) throw registeredAwaitingApproval();
     if (this.deps.clock.now() - Number(user.created_ts) > REGISTRATION_RETRY_WINDOW_MS) {
       // As a session that is gone: the client must log in like anyone else.
       throw new MatrixError('M_UNKNOWN', 'Unknown or expired session');
@@ -365,6 +381,8 @@ export class RegistrationService {
       password: null,
       isGuest: true,
       isAdmin: false,
+      // A guest gets its token now and never logs in: approval would change nothing.
+      approved: true,
       login: { deviceId: null, initialDisplayName: req.initialDisplayName ?? null, refreshToken: false },
     });
     return { ...registered, homeServer: this.deps.config.serverName };

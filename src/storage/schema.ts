@@ -29,6 +29,8 @@ export interface UsersTable {
   erased: number;
   /** The avatar an operator set through the admin API (0009). */
   avatar_url: string | null;
+  /** 0: awaits an admin's approval and cannot log in (MSC3866; 0011). */
+  approved: number;
 }
 
 export interface DevicesTable {
