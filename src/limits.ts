@@ -89,3 +89,12 @@ export function codePointLength(value: string, max: number): number {
  * longer ones and generates at most this many characters).
  */
 export const MAX_REGISTRATION_TOKEN_LENGTH = 64;
+
+/**
+ * The version of the terms (`user_consent.version`), stored with each account that accepted
+ * them (`users.consent_version`) and used as a file name (`<lang>/<version>.html`).
+ */
+export const MAX_CONSENT_VERSION_LENGTH = 64;
+
+/** A policy page of `user_consent.template_dir`, read into memory at start-up. */
+export const MAX_POLICY_PAGE_BYTES = 1024 * 1024;

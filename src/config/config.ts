@@ -30,6 +30,18 @@ export type DatabaseConfig =
       schema: string | null;
     };
 
+/** Synapse's `user_consent`: the terms of service (config/user-consent.ts). */
+export interface UserConsent {
+  /** The version of the terms in force, stored with each account that accepted them. */
+  version: string;
+  /** The policy's name shown to users (`policy_name`, default "Privacy Policy"). */
+  policyName: string;
+  /** Every registration flow carries `m.login.terms` (`require_at_registration`). */
+  requireAtRegistration: boolean;
+  /** The HTML of `template_dir/<lang>/<version>.html` by language, read at start-up; `en` is always there. */
+  pages: Readonly<Record<string, string>>;
+}
+
 export interface Config {
   serverName: string;
   publicBaseurl: string;
@@ -48,6 +60,8 @@ export interface Config {
    * (MSC3866: Synapse's `experimental_features.msc3866`, or Tessera's `registration_requires_approval`).
    */
   registrationRequiresApproval: boolean;
+  /** The terms of service (Synapse's `user_consent`), or null. */
+  userConsent: UserConsent | null;
   recaptchaPublicKey: string | null;
   recaptchaPrivateKey: string | null;
   recaptchaSiteverifyApi: string;

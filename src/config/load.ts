@@ -9,6 +9,7 @@ import { describeSchemaError } from './diagnostics.js';
 import { ConfigError } from './errors.js';
 import { checkKeys } from './key-check.js';
 import { ConfigFileSchema } from './schema.js';
+import { readUserConsent } from './user-consent.js';
 
 export { ConfigError };
 
@@ -232,6 +233,7 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
     enableRegistrationCaptcha: captcha,
     registrationRequiresToken: file.registration_requires_token ?? false,
     registrationRequiresApproval: requiresApproval(file),
+    userConsent: readUserConsent(file.user_consent, baseDir, warnings),
     recaptchaPublicKey: file.recaptcha_public_key ?? null,
     recaptchaPrivateKey: file.recaptcha_private_key ?? null,
     recaptchaSiteverifyApi: file.recaptcha_siteverify_api ?? 'https://www.recaptcha.net/recaptcha/api/siteverify',

@@ -88,6 +88,18 @@ export const ConfigFileSchema = Type.Object({
       ),
     }),
   ),
+  /**
+   * Synapse's terms of service: `template_dir/<lang>/<version>.html` is the policy; with
+   * `require_at_registration` every registration flow carries `m.login.terms` (config/user-consent.ts).
+   */
+  user_consent: Type.Optional(
+    Type.Object({
+      version: Type.String({ minLength: 1 }),
+      template_dir: Type.String({ minLength: 1 }),
+      policy_name: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+      require_at_registration: Type.Optional(Type.Boolean()),
+    }),
+  ),
   recaptcha_public_key: Type.Optional(Type.String()),
   recaptcha_private_key: Type.Optional(Type.String()),
   recaptcha_siteverify_api: Type.Optional(Type.String({ pattern: '^https?://' })),

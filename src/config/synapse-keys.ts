@@ -34,11 +34,6 @@ export const REFUSED_SETTINGS: readonly RefusedSetting[] = [
     why: 'restricting registration to allowed email addresses or phone numbers is not supported yet. Remove the key, or close registration',
   },
   {
-    key: 'user_consent',
-    asks: isSet,
-    why: 'terms and consent tracking are not supported yet. Remove the block, or close registration',
-  },
-  {
     key: 'inhibit_user_in_use_error',
     asks: isTrue,
     why: 'hiding whether a user name is taken is not supported; GET /register/available would still tell. Remove the key',
@@ -201,6 +196,10 @@ export const IGNORED_SYNAPSE_KEYS: ReadonlySet<string> = new Set([
   'user_directory',
   'stats',
   'server_notices',
+  // user_consent: Tessera shows the terms at registration; these are about consent afterwards.
+  'user_consent.server_notice_content',
+  'user_consent.send_server_notice_to_guests',
+  'user_consent.block_events_error',
   'push',
   'sentry',
   'metrics_flags',

@@ -21,6 +21,8 @@ export interface RegisterInput {
    * Every caller decides: open registration asks the config, operators' accounts are approved.
    */
   approved: boolean;
+  /** The version of the terms of service accepted with `m.login.terms`, stored with the account. */
+  consentVersion?: string | null;
   /** Synapse's user type (`support`, `bot`); absent: an ordinary user. */
   userType?: string | null;
   /** A display name chosen by the operator who creates the account. */
@@ -119,6 +121,7 @@ export class UserService {
             isGuest: input.isGuest,
             isAdmin: input.isAdmin,
             approved: input.approved,
+            consentVersion: input.consentVersion ?? null,
             userType: input.userType ?? null,
             displayName: input.displayName ?? null,
             avatarUrl: input.avatarUrl ?? null,

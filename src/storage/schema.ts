@@ -31,6 +31,10 @@ export interface UsersTable {
   avatar_url: string | null;
   /** 0: awaits an admin's approval and cannot log in (MSC3866; 0011). */
   approved: number;
+  /** The version of the terms of service accepted at registration (`m.login.terms`; 0011). */
+  consent_version: string | null;
+  /** When those terms were accepted (ms; 0011). */
+  consent_ts: number | null;
 }
 
 export interface DevicesTable {

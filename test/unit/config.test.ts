@@ -435,7 +435,6 @@ describe('config: settings Tessera cannot enforce stop start-up (fail closed)', 
   const refused: [string, string][] = [
     ['registrations_require_3pid: [email]', 'registrations_require_3pid'],
     ['allowed_local_3pids: [{medium: email, pattern: ".*@example.org"}]', 'allowed_local_3pids'],
-    ['user_consent: {version: "1.0", template_dir: res/templates/privacy}', 'user_consent'],
     ['inhibit_user_in_use_error: true', 'inhibit_user_in_use_error'],
     ['app_service_config_files: [/etc/bridge.yaml]', 'app_service_config_files'],
     ['session_lifetime: 24h', 'session_lifetime'],

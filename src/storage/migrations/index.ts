@@ -6,7 +6,7 @@ import * as m0007 from './0007-shared-secret-registration.js';
 import * as m0008 from './0008-device-activity.js';
 import * as m0009 from './0009-admin-users.js';
 import * as m0010 from './0010-registration-tokens.js';
-import * as m0011 from './0011-account-approval.js';
+import * as m0011 from './0011-registration-gates.js';
 
 /**
  * Every migration, in order, for both dialects (one set: portable types only). Kysely's
@@ -21,5 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0008-device-activity': m0008,
   '0009-admin-users': m0009,
   '0010-registration-tokens': m0010,
-  '0011-account-approval': m0011,
+  '0011-registration-gates': m0011,
 };

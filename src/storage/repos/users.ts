@@ -67,6 +67,8 @@ export interface NewUser {
   avatarUrl?: string | null;
   /** False: the account awaits an admin's approval (MSC3866); default true, as the column's. */
   approved?: boolean;
+  /** The version of the terms accepted at registration (accepted at `createdTs`), or null. */
+  consentVersion?: string | null;
   createdTs: number;
 }
 
@@ -98,6 +100,8 @@ export class UsersRepo {
         shadow_banned: 0,
         erased: 0,
         approved: u.approved === false ? 0 : 1,
+        consent_version: u.consentVersion ?? null,
+        consent_ts: u.consentVersion ? u.createdTs : null,
       })
       .onConflict((oc) => oc.doNothing())
       .returning('user_id')
