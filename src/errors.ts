@@ -35,6 +35,12 @@ export const ERRCODE_STATUS = {
   M_RESOURCE_LIMIT_EXCEEDED: 403,
   M_INVALID_TOKEN: 401,
   M_USER_LOCKED: 401,
+  /**
+   * MSC3866 (approval of new accounts), under the unstable name Synapse sends: the MSC is not
+   * in the spec yet, and says "During development, the following unstable identifiers must be
+   * used" (`M_USER_AWAITING_APPROVAL` once stable). See service/approval.ts.
+   */
+  'ORG.MATRIX.MSC3866_USER_AWAITING_APPROVAL': 403,
 } as const;
 
 export type ErrCode = keyof typeof ERRCODE_STATUS;

@@ -111,3 +111,12 @@ export const MAX_SID_LENGTH = 255;
 
 /** A `next_link` kept with a validation session (Tessera; Synapse sets none), in UTF-16 units. */
 export const MAX_NEXT_LINK_LENGTH = 2048;
+
+/**
+ * The version of the terms (`user_consent.version`), stored with each account that accepted
+ * them (`users.consent_version`) and used as a file name (`<lang>/<version>.html`).
+ */
+export const MAX_CONSENT_VERSION_LENGTH = 64;
+
+/** A policy page of `user_consent.template_dir`, read into memory at start-up. */
+export const MAX_POLICY_PAGE_BYTES = 1024 * 1024;

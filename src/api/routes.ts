@@ -7,6 +7,7 @@ import { adminUserRoutes } from './admin/users.js';
 import { whoisRoutes } from './admin/whois.js';
 import { accountRoutes } from './client/account.js';
 import { authFallbackRoutes } from './client/auth-fallback.js';
+import { consentRoutes } from './client/consent.js';
 import { deviceRoutes } from './client/devices.js';
 import { loginRoutes } from './client/login.js';
 import { logoutRoutes } from './client/logout.js';
@@ -28,6 +29,7 @@ export const allRoutes: Route[] = [
   ...registrationTokenValidityRoutes,
   ...threepidRoutes,
   ...authFallbackRoutes,
+  ...consentRoutes,
   ...accountRoutes,
   ...deviceRoutes,
   ...loginRoutes,

@@ -52,6 +52,18 @@ export interface Allowed3pid {
   pattern: RegExp;
 }
 
+/** Synapse's `user_consent`: the terms of service (config/user-consent.ts). */
+export interface UserConsent {
+  /** The version of the terms in force, stored with each account that accepted them. */
+  version: string;
+  /** The policy's name shown to users (`policy_name`, default "Privacy Policy"). */
+  policyName: string;
+  /** Every registration flow carries `m.login.terms` (`require_at_registration`). */
+  requireAtRegistration: boolean;
+  /** The HTML of `template_dir/<lang>/<version>.html` by language, read at start-up; `en` is always there. */
+  pages: Readonly<Record<string, string>>;
+}
+
 export interface Config {
   serverName: string;
   publicBaseurl: string;
@@ -68,6 +80,13 @@ export interface Config {
   /** Which captcha service `m.login.recaptcha` uses (config/captcha-providers.ts). */
   captchaProvider: CaptchaProviderName;
   /** The captcha's site key and secret, from `recaptcha_*` or the `captcha:` block. */
+  /**
+   * Accounts of open registration wait for an admin's approval before they can log in
+   * (MSC3866: Synapse's `experimental_features.msc3866`, or Tessera's `registration_requires_approval`).
+   */
+  registrationRequiresApproval: boolean;
+  /** The terms of service (Synapse's `user_consent`), or null. */
+  userConsent: UserConsent | null;
   recaptchaPublicKey: string | null;
   recaptchaPrivateKey: string | null;
   recaptchaSiteverifyApi: string;

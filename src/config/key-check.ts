@@ -31,11 +31,15 @@ export function checkKeys(schema: unknown, raw: Record<string, unknown>): KeyChe
   for (const path of unknownKeys(schema, raw)) {
     const dotted = path.replace(/\[[0-9]+\]/g, '');
     const segments = dotted.split('.');
-    if (IGNORED_SYNAPSE_KEYS.has(dotted) || IGNORED_SYNAPSE_KEYS.has(segments[0]!) || REFUSABLE.has(dotted)) {
+    const parent = segments.slice(0, -1);
+    // A Synapse block Tessera reads only part of (`experimental_features`): its other keys are
+    // ignored, but a key inside the part Tessera reads (`…msc3866.enabeld`) is a typo.
+    const insideReadPart = parent.length > 1 && keysAt(schema, parent).length > 0;
+    const ignoredBlock = IGNORED_SYNAPSE_KEYS.has(segments[0]!) && !insideReadPart;
+    if (IGNORED_SYNAPSE_KEYS.has(dotted) || ignoredBlock || REFUSABLE.has(dotted)) {
       warnings.push(`config key '${path}' is a Synapse setting Tessera does not use, ignored`);
       continue;
     }
-    const parent = segments.slice(0, -1);
     const known = [...keysAt(schema, parent), ...ignoredKeysAt(parent)];
     const suggestion = closest(segments.at(-1)!, known);
     const hint = suggestion === null ? '' : ` (did you mean '${suggestion}'?)`;

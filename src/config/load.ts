@@ -11,6 +11,7 @@ import { emailSettings } from './email-settings.js';
 import { ConfigError } from './errors.js';
 import { checkKeys } from './key-check.js';
 import { ConfigFileSchema } from './schema.js';
+import { readUserConsent } from './user-consent.js';
 
 export { ConfigError };
 
@@ -78,6 +79,21 @@ function sharedSecret(
   }
   if (secret === '') throw new ConfigError(`invalid config value at registration_shared_secret_path: ${path} is empty`);
   return secret;
+}
+
+/**
+ * MSC3866 as Synapse reads it: approval is required when `experimental_features.msc3866` has
+ * both `enabled` and `require_approval_for_new_accounts` true (with `enabled` alone, new accounts
+ * are approved at creation). Tessera's `registration_requires_approval: true` means the same;
+ * either one asking is enough (fail closed).
+ */
+function requiresApproval(file: {
+  registration_requires_approval?: boolean;
+  experimental_features?: { msc3866?: { enabled?: boolean; require_approval_for_new_accounts?: boolean } };
+}): boolean {
+  const msc3866 = file.experimental_features?.msc3866;
+  const synapse = msc3866?.enabled === true && msc3866.require_approval_for_new_accounts === true;
+  return synapse || file.registration_requires_approval === true;
 }
 
 export function loadConfigFile(path: string): LoadedConfig {
@@ -213,6 +229,8 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
     enableRegistration: file.enable_registration ?? false,
     enableRegistrationCaptcha: captcha.enabled,
     registrationRequiresToken: file.registration_requires_token ?? false,
+    registrationRequiresApproval: requiresApproval(file),
+    userConsent: readUserConsent(file.user_consent, baseDir, warnings),
     captchaProvider: captcha.provider,
     recaptchaPublicKey: captcha.publicKey,
     recaptchaPrivateKey: captcha.privateKey,

@@ -87,6 +87,37 @@ export const ConfigFileSchema = Type.Object({
   enable_registration_captcha: Type.Optional(Type.Boolean()),
   /** Every registration flow needs `m.login.registration_token` (admin API / `tessera tokens`). */
   registration_requires_token: Type.Optional(Type.Boolean()),
+  /**
+   * Tessera: new accounts of open registration wait for an admin's approval (MSC3866); the same
+   * as Synapse's `experimental_features.msc3866` with both keys true.
+   */
+  registration_requires_approval: Type.Optional(Type.Boolean()),
+  /**
+   * Synapse's experimental features: only `msc3866` (approval of new accounts) is read; the
+   * others are Synapse's own and ignored with a warning (synapse-keys.ts).
+   */
+  experimental_features: Type.Optional(
+    Type.Object({
+      msc3866: Type.Optional(
+        Type.Object({
+          enabled: Type.Optional(Type.Boolean()),
+          require_approval_for_new_accounts: Type.Optional(Type.Boolean()),
+        }),
+      ),
+    }),
+  ),
+  /**
+   * Synapse's terms of service: `template_dir/<lang>/<version>.html` is the policy; with
+   * `require_at_registration` every registration flow carries `m.login.terms` (config/user-consent.ts).
+   */
+  user_consent: Type.Optional(
+    Type.Object({
+      version: Type.String({ minLength: 1 }),
+      template_dir: Type.String({ minLength: 1 }),
+      policy_name: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+      require_at_registration: Type.Optional(Type.Boolean()),
+    }),
+  ),
   recaptcha_public_key: Type.Optional(Type.String()),
   recaptcha_private_key: Type.Optional(Type.String()),
   recaptcha_siteverify_api: Type.Optional(Type.String({ pattern: '^https?://' })),

@@ -34,16 +34,6 @@ export const REFUSED_SETTINGS: readonly RefusedSetting[] = [
     why: 'hiding whether an email address is bound is not supported; requestToken would still answer M_THREEPID_IN_USE. Remove the key',
   },
   {
-    key: 'user_consent',
-    asks: isSet,
-    why: 'terms and consent tracking are not supported yet. Remove the block, or close registration',
-  },
-  {
-    key: 'experimental_features.msc3866.enabled',
-    asks: isTrue,
-    why: 'approval of new accounts (MSC3866) is not supported yet. Remove the key, or close registration',
-  },
-  {
     key: 'inhibit_user_in_use_error',
     asks: isTrue,
     why: 'hiding whether a user name is taken is not supported; GET /register/available would still tell. Remove the key',
@@ -205,6 +195,10 @@ export const IGNORED_SYNAPSE_KEYS: ReadonlySet<string> = new Set([
   'user_directory',
   'stats',
   'server_notices',
+  // user_consent: Tessera shows the terms at registration; these are about consent afterwards.
+  'user_consent.server_notice_content',
+  'user_consent.send_server_notice_to_guests',
+  'user_consent.block_events_error',
   'push',
   'sentry',
   'metrics_flags',

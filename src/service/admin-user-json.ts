@@ -9,7 +9,9 @@ import type { AdminUserView } from './admin-users.js';
 /**
  * `GET /v2/users/<user_id>` and the answer of PUT, with Synapse's fields. `creation_ts` is in
  * seconds here and in milliseconds in the list, as Synapse answers (its docs' examples too).
- * Tessera keeps no 3PIDs, external ids, consent or appservice data: those are empty or null.
+ * Tessera keeps no 3PIDs, external ids, server notices or appservice data: those are empty or
+ * null; `consent_version` and `consent_ts` are the terms accepted at registration.
+ * `approved` (MSC3866) is shown always; Synapse shows it only with `experimental_features.msc3866`.
  */
 export function userJson(u: AdminUserView) {
   return {
@@ -25,11 +27,12 @@ export function userJson(u: AdminUserView) {
     shadow_banned: u.shadow_banned === 1,
     locked: u.locked === 1,
     suspended: false,
+    approved: u.approved === 1,
     creation_ts: Math.floor(Number(u.created_ts) / 1000),
     appservice_id: null,
     consent_server_notice_sent: null,
-    consent_version: null,
-    consent_ts: null,
+    consent_version: u.consent_version,
+    consent_ts: u.consent_ts === null ? null : Number(u.consent_ts),
     user_type: u.user_type,
     last_seen_ts: u.last_seen_ts,
   };
@@ -50,5 +53,6 @@ export function listedJson(u: UserListRow) {
     erased: u.erased === 1,
     last_seen_ts: u.last_seen_ts,
     locked: u.locked === 1,
+    approved: u.approved === 1,
   };
 }

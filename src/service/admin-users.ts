@@ -24,6 +24,8 @@ export interface PutUserInput {
   admin?: boolean;
   deactivated?: boolean;
   locked?: boolean;
+  /** MSC3866: false makes the account wait for approval again (it cannot log in). */
+  approved?: boolean;
   displayname?: string;
   avatarUrl?: string;
   userType?: string | null;
@@ -100,6 +102,7 @@ export class AdminUserService {
       ...(input.avatarUrl !== undefined && { avatar_url: input.avatarUrl === '' ? null : input.avatarUrl }),
       ...(input.admin !== undefined && { is_admin: input.admin ? 1 : 0 }),
       ...(input.locked !== undefined && { locked: input.locked ? 1 : 0 }),
+      ...(input.approved !== undefined && { approved: input.approved ? 1 : 0 }),
       ...(input.userType !== undefined && { user_type: input.userType }),
     };
     const forgotten = await storage.transaction(async (tx) => {
@@ -132,6 +135,8 @@ export class AdminUserService {
       password: hash === null ? null : { hash },
       isGuest: false,
       isAdmin: input.admin ?? false,
+      // An operator made it: approved unless the request says otherwise (Synapse).
+      approved: input.approved ?? true,
       userType: input.userType ?? null,
       displayName: input.displayname ? input.displayname : null,
       avatarUrl: input.avatarUrl ? input.avatarUrl : null,
@@ -155,6 +160,18 @@ export class AdminUserService {
     if (userId === requester.userId && !admin) throw new MatrixError('M_UNKNOWN', 'You may not demote yourself.');
     await storage.users.update(userId, { is_admin: admin ? 1 : 0 });
     tokens.forgetUser(userId);
+  }
+
+  /**
+   * Approve an account (MSC3866) or make it wait again: what `approved` of PUT /v2/users/<user_id>
+   * does, for `tessera users approve`. Its tokens stay valid either way, as in Synapse (an
+   * account with a token was approved, or given one by an admin); lock or deactivate it to stop
+   * them.
+   */
+  async setApproved(userId: string, approved: boolean): Promise<void> {
+    const { storage, config } = this.deps;
+    await existingLocalUser(storage, config.serverName, userId, { notLocal: 'Can only approve local users' });
+    await storage.users.update(userId, { approved: approved ? 1 : 0 });
   }
 
   /** POST / DELETE /v1/users/<user_id>/shadow_ban. */

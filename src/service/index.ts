@@ -9,6 +9,7 @@ import { AdminAccountService } from './admin-accounts.js';
 import { AdminDeviceService } from './admin-devices.js';
 import { AdminUserService } from './admin-users.js';
 import { type CaptchaVerifier, createSiteverifyClient } from './captcha.js';
+import { ConsentService } from './consent.js';
 import { DeviceActivity } from './device-activity.js';
 import { DeviceService } from './devices.js';
 import { EmailValidationService } from './email-validation.js';
@@ -56,6 +57,8 @@ export interface Services {
   passwordAuth: PasswordAuth;
   uia: UiaEngine;
   registration: RegistrationService;
+  /** The terms of service's pages (user_consent). */
+  consent: ConsentService;
   /** Registration tokens: Synapse's admin API, `tessera tokens`, the validity check. */
   registrationTokens: RegistrationTokenService;
   sharedSecret: SharedSecretRegistration;
@@ -145,6 +148,7 @@ export function createServices(deps: ServiceDeps): Services {
     passwordAuth,
     uia,
     registration,
+    consent: new ConsentService(config.userConsent),
     registrationTokens,
     sharedSecret,
     devices,

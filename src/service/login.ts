@@ -6,13 +6,14 @@ import { identifierFromAuthDict } from '../uia/auth-dict.js';
 import { assertDeviceDisplayName, assertDeviceId } from '../util/device-id.js';
 import { canonicalEmail } from '../util/email.js';
 import { asciiLowerCase } from '../util/matrix-id.js';
+import { AWAITING_APPROVAL, loginAwaitingApproval } from './approval.js';
 import type { PasswordAuth } from './password-auth.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { SessionService } from './sessions.js';
 import type { Telemetry } from './telemetry.js';
 
 /** Answers that refuse an understood login (for the failure metric; rate limits count apart). */
-const REFUSALS = new Set(['M_FORBIDDEN', 'M_USER_DEACTIVATED', 'M_USER_LOCKED']);
+const REFUSALS = new Set<string>(['M_FORBIDDEN', 'M_USER_DEACTIVATED', 'M_USER_LOCKED', AWAITING_APPROVAL]);
 
 /** A `POST /login` body, its JSON types already checked (spec login.yaml). */
 export interface LoginRequest {
@@ -108,6 +109,10 @@ export class LoginService {
     // A locked account (spec "Account locking") gets no new token; only after the password is
     // right, so the lock tells a guesser nothing.
     if (account.locked === 1) throw new MatrixError('M_USER_LOCKED', 'User account has been locked');
+    // MSC3866 "Login": an account awaiting an admin's approval gets no token (403), also only
+    // after the password is right. Synapse checks only while approval is required; Tessera
+    // checks always, so turning the requirement off does not let in accounts nobody approved.
+    if (account.approved === 0) throw loginAwaitingApproval();
     await rateLimiter.assert('login.account', asciiLowerCase(account.user_id));
     const started = await storage.transaction((tx) =>
       sessions.start(tx, {

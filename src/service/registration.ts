@@ -4,17 +4,22 @@ import type { CompletedStage } from '../storage/repos/uia-sessions.js';
 import type { Storage } from '../storage/storage.js';
 import type { UiaEngine } from '../uia/engine.js';
 import type { EmailValidations } from '../uia/ports.js';
-import { dummyStage } from '../uia/stages/dummy.js';
-import { EMAIL_IDENTITY_STAGE, emailIdentityStage, type ProvenEmail } from '../uia/stages/email-identity.js';
-import { recaptchaStage } from '../uia/stages/recaptcha.js';
-import { REGISTRATION_TOKEN_STAGE, registrationTokenStage } from '../uia/stages/registration-token.js';
-import { type V1Credentials, v1PasswordStage } from '../uia/stages/v1-password.js';
-import type { AuthDict, Stage, UiaOperation } from '../uia/types.js';
+import { EMAIL_IDENTITY_STAGE, type ProvenEmail } from '../uia/stages/email-identity.js';
+import { REGISTRATION_TOKEN_STAGE } from '../uia/stages/registration-token.js';
+import type { V1Credentials } from '../uia/stages/v1-password.js';
+import type { AuthDict, UiaOperation } from '../uia/types.js';
 import type { Clock } from '../util/clock.js';
 import { userId as makeUserId } from '../util/matrix-id.js';
+import { registeredAwaitingApproval } from './approval.js';
 import type { CaptchaVerifier } from './captcha.js';
 import { checkPasswordPolicy } from './password-policy.js';
 import type { RateLimiter } from './rate-limiter.js';
+import {
+  acceptedTerms,
+  FALLBACK_STAGES,
+  registrationOperations,
+  type StoredRegistration,
+} from './registration-flows.js';
 import type { SessionService } from './sessions.js';
 import type { UserService } from './users.js';
 
@@ -50,32 +55,6 @@ export interface V3Registered {
   refreshToken: string | null;
   expiresInMs: number | null;
 }
-
-/**
- * What a v3 registration session remembers between requests (spec "User-Interactive Authentication API"): the request
- * fields under their JSON names, and the password only as its argon2id hash, never in clear.
- * The hash is made only once a stage passed (RegistrationService.registerV3); a password seen
- * on a bare challenge leaves only `password_sent`.
- */
-interface StoredRegistration {
-  username?: string;
-  device_id?: string;
-  initial_device_display_name?: string;
-  inhibit_login?: boolean;
-  refresh_token?: boolean;
-  password_hash?: string;
-  password_sent?: boolean;
-}
-
-const STORED_KEYS = [
-  'username',
-  'device_id',
-  'initial_device_display_name',
-  'inhibit_login',
-  'refresh_token',
-  'password_hash',
-  'password_sent',
-] as const;
 
 /**
  * How long after the account was created a finished registration session may log it in again
@@ -118,65 +97,7 @@ export class RegistrationService {
       emailValidations?: EmailValidations | null;
     },
   ) {
-    const { config } = deps;
-    // The gates every flow passes, in order, before its last stage: the captcha first, then the
-    // registration token (spec "Token-authenticated registration"). Synapse puts the token
-    // before the captcha; we deliberately put it after, so only a client that solved the
-    // captcha can take one of a token's uses and hold it for the session's lifetime.
-    const gates = [
-      ...(config.enableRegistrationCaptcha ? ['m.login.recaptcha'] : []),
-      ...(config.registrationRequiresToken ? [REGISTRATION_TOKEN_STAGE] : []),
-      // `registrations_require_3pid: [email]`: the address is the last gate, proven before the account.
-      ...(config.registrationRequiresEmail ? [EMAIL_IDENTITY_STAGE] : []),
-    ];
-    const emailStage = deps.emailValidations ? emailIdentityStage(deps.emailValidations) : null;
-    const tokenStage = config.registrationRequiresToken ? registrationTokenStage(deps.storage, deps.clock) : null;
-    const stages = new Map<string, Stage>();
-    stages.set(
-      'm.login.password',
-      v1PasswordStage({
-        normaliseLocalpart: (username) => deps.users.normaliseLocalpart(username),
-        assertAvailable: (localpart) => deps.users.assertAvailable(localpart),
-        checkPassword: (password) => checkPasswordPolicy(password, config.passwordPolicy),
-      }),
-    );
-    if (deps.captcha !== null) stages.set('m.login.recaptcha', recaptchaStage(deps.captcha, config.recaptchaPublicKey));
-    if (tokenStage !== null) stages.set(REGISTRATION_TOKEN_STAGE, tokenStage);
-    if (emailStage !== null) stages.set(EMAIL_IDENTITY_STAGE, emailStage);
-    this.v1Op = {
-      name: 'register.v1',
-      // The password stage carries the account, so it is always last: no v1 flow skips a gate.
-      flows: [[...gates, 'm.login.password']],
-      stages,
-      userId: null,
-      persistBody: () => ({}),
-    };
-    const v3Stages = new Map<string, Stage>([['m.login.dummy', dummyStage]]);
-    if (deps.captcha !== null) {
-      v3Stages.set('m.login.recaptcha', recaptchaStage(deps.captcha, config.recaptchaPublicKey, 'uia'));
-    }
-    if (tokenStage !== null) v3Stages.set(REGISTRATION_TOKEN_STAGE, tokenStage);
-    if (emailStage !== null) v3Stages.set(EMAIL_IDENTITY_STAGE, emailStage);
-    // With email configured but not required, a second flow binds an address (Synapse offers
-    // `m.login.email.identity` as an alternative too), so the account can reset its password.
-    const optionalEmail = emailStage !== null && !config.registrationRequiresEmail;
-    this.v3Op = {
-      name: 'register',
-      // Synapse keeps the dummy stage last, so a gate alone never finishes a flow (SyTest
-      // "Register with a recaptcha").
-      flows: [
-        [...gates, 'm.login.dummy'],
-        ...(optionalEmail ? [[...gates, EMAIL_IDENTITY_STAGE, 'm.login.dummy']] : []),
-      ],
-      stages: v3Stages,
-      userId: null,
-      // Only the known fields, and the password only as `password_hash` (set by registerV3).
-      persistBody: (body) => {
-        const kept: Record<string, unknown> = {};
-        for (const key of STORED_KEYS) if (body[key] !== undefined) kept[key] = body[key];
-        return kept;
-      },
-    };
+    ({ v1: this.v1Op, v3: this.v3Op } = registrationOperations(deps));
   }
 
   /** GET /register (v1): "All login stages MUST be mentioned if there is >1 login type" (docs/client-api-v1-registration.md). */
@@ -208,18 +129,24 @@ export class RegistrationService {
     const creds = outcome.completed.find((c) => c.stage === 'm.login.password')?.data as V1Credentials;
     const password = stage.password as string;
     await this.deps.rateLimiter.assert('registration', remoteIp);
+    const approved = !this.deps.config.registrationRequiresApproval;
     const registered = await this.deps.users.register({
       localpart: creds.localpart,
       password: { plain: password },
       isGuest: false,
       isAdmin: false,
-      login: { deviceId: null, initialDisplayName: null, refreshToken: false },
+      approved,
+      consentVersion: acceptedTerms(outcome.completed),
+      // An account awaiting approval gets no device and no token (MSC3866).
+      login: approved ? { deviceId: null, initialDisplayName: null, refreshToken: false } : null,
       onCreated: async (tx, userId) => {
         await this.useHeldToken(tx, outcome.session.session_id, outcome.completed);
         await this.bindProvenEmail(tx, userId, outcome.completed);
       },
     });
     if (outcome.stored) await this.deps.uia.deleteSession(outcome.session.session_id);
+    // The account exists; as v3 (below), the answer is MSC3866's 403 instead of a login.
+    if (!approved) throw registeredAwaitingApproval();
     return {
       kind: 'registered',
       userId: registered.userId,
@@ -302,6 +229,7 @@ export class RegistrationService {
 
     const earlier = registeredUserOf(session.result);
     if (earlier !== null) return this.loginAgain(earlier, localpart, login);
+    const approved = !config.registrationRequiresApproval;
     // Counted before any hashing, so a burst of sign-ups from one address hashes at most
     // `burst_count` passwords (Synapse counts after hashing, in register_user).
     await this.deps.rateLimiter.assert('registration', remoteIp);
@@ -317,7 +245,11 @@ export class RegistrationService {
         password: passwordHash === null ? null : { hash: passwordHash },
         isGuest: false,
         isAdmin: false,
-        login,
+        approved,
+        consentVersion: acceptedTerms(success.completed),
+        // No device and no token for an account awaiting approval: Synapse does not log it in
+        // (rest/client/register.py `_create_registration_details`).
+        login: approved ? login : null,
         onCreated: async (tx, userId) => {
           const bound = await tx.uiaSessions.setResultOnce(session.session_id, JSON.stringify({ user_id: userId }));
           if (registeredUserOf(bound) !== userId) throw new SessionAlreadyRegistered();
@@ -325,6 +257,9 @@ export class RegistrationService {
           await this.bindProvenEmail(tx, userId, success.completed);
         },
       });
+      // MSC3866 "Registration": the request that completes registration answers 403 with the
+      // errcode, once the account exists (so registration is complete), as Synapse does.
+      if (!approved) throw registeredAwaitingApproval();
       return { ...registered, homeServer: config.serverName };
     } catch (err) {
       // A concurrent request of this session won: log its account in. (With a chosen name the
@@ -386,6 +321,9 @@ export class RegistrationService {
     if (user === null || user.deactivated === 1) {
       throw new MatrixError('M_USER_DEACTIVATED', 'This account has been deactivated');
     }
+    // Still awaiting approval: the same 403 as the first answer, never a login. (Synapse
+    // answers such a retry 200 with no token; the same answer twice is clearer to a client.)
+    if (user.approved === 0) throw registeredAwaitingApproval();
     if (this.deps.clock.now() - Number(user.created_ts) > REGISTRATION_RETRY_WINDOW_MS) {
       // As a session that is gone: the client must log in like anyone else.
       throw new MatrixError('M_UNKNOWN', 'Unknown or expired session');
@@ -411,6 +349,8 @@ export class RegistrationService {
       password: null,
       isGuest: true,
       isAdmin: false,
+      // A guest gets its token now and never logs in: approval would change nothing.
+      approved: true,
       login: { deviceId: null, initialDisplayName: req.initialDisplayName ?? null, refreshToken: false },
     });
     return { ...registered, homeServer: this.deps.config.serverName };
@@ -432,32 +372,42 @@ export class RegistrationService {
   }
 
   /**
-   * The captcha fallback page (spec "Fallback") for a live v3 registration
-   * session: the site key to show. 404 when the captcha is not configured.
+   * The fallback page (spec "Fallback") of `stage` for a live v3 registration session: the
+   * stage's `params` (the captcha's site key, the terms' policies). 404 when no offered flow
+   * has the stage, or it has no page.
    */
-  async captchaFallback(sessionId: string): Promise<{ publicKey: string }> {
-    const { config } = this.deps;
-    if (this.deps.captcha === null || config.recaptchaPublicKey === null) {
+  async fallback(stage: string, sessionId: string): Promise<Record<string, unknown>> {
+    const params = this.fallbackParams(stage);
+    await this.deps.uia.loadSession(this.v3Op, sessionId);
+    return params;
+  }
+
+  /** The `params` of a stage that has a fallback page here; 404 for any other stage. */
+  fallbackParams(stage: string): Record<string, unknown> {
+    const params = this.v3Op.stages.get(stage)?.params?.() ?? {};
+    const offered = FALLBACK_STAGES.has(stage) && this.v3Op.flows.some((f) => f.includes(stage));
+    // The captcha page needs the site key.
+    if (!offered || (stage === 'm.login.recaptcha' && typeof params.public_key !== 'string')) {
       throw new MatrixError('M_UNKNOWN', 'Unknown auth stage type', {}, 404);
     }
-    await this.deps.uia.loadSession(this.v3Op, sessionId);
-    return { publicKey: config.recaptchaPublicKey };
+    return params;
   }
 
   /**
-   * The fallback page's answer: completes `m.login.recaptcha` in the session, so the client's
-   * next `{"auth":{"session":S}}` sees it in `completed`. A refused captcha is a plain error
-   * here (the page shows it and offers the widget again), not a UIA challenge.
+   * The fallback page's answer: completes `stage` in the session with `fields` (the captcha's
+   * `response`, the registration token's `token`; nothing for the terms), so the client's next
+   * `{"auth":{"session":S}}` sees it in `completed`. A refused answer is a plain error here
+   * (the page shows it and lets the user try again), not a UIA challenge.
    */
-  async completeCaptchaFallback(sessionId: string, response: string, remoteIp: string): Promise<void> {
+  async completeFallback(
+    stage: string,
+    sessionId: string,
+    fields: Record<string, unknown>,
+    remoteIp: string,
+  ): Promise<void> {
     await this.deps.rateLimiter.assert('registration.requests', remoteIp);
-    await this.captchaFallback(sessionId);
+    await this.fallback(stage, sessionId);
     const session = await this.deps.uia.loadSession(this.v3Op, sessionId);
-    await this.deps.uia.submitStage(
-      this.v3Op,
-      session,
-      { type: 'm.login.recaptcha', response, session: sessionId },
-      remoteIp,
-    );
+    await this.deps.uia.submitStage(this.v3Op, session, { ...fields, type: stage, session: sessionId }, remoteIp);
   }
 }

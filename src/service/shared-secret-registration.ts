@@ -120,6 +120,8 @@ export class SharedSecretRegistration {
       password: { hash: await hasher.hash(req.password) },
       isGuest: false,
       isAdmin: req.admin,
+      // An operator made it: approved, as Synapse's shared-secret registration (`approved=True`).
+      approved: true,
       userType: req.userType,
       displayName: req.displayName,
       login: { deviceId: null, initialDisplayName: null, refreshToken: false },

@@ -16,6 +16,13 @@ export interface RegisterInput {
   password: { plain: string } | { hash: string } | null;
   isGuest: boolean;
   isAdmin: boolean;
+  /**
+   * False: the account awaits an admin's approval and cannot log in (MSC3866, service/approval.ts).
+   * Every caller decides: open registration asks the config, operators' accounts are approved.
+   */
+  approved: boolean;
+  /** The version of the terms of service accepted with `m.login.terms`, stored with the account. */
+  consentVersion?: string | null;
   /** Synapse's user type (`support`, `bot`); absent: an ordinary user. */
   userType?: string | null;
   /** A display name chosen by the operator who creates the account. */
@@ -113,6 +120,8 @@ export class UserService {
             passwordHash,
             isGuest: input.isGuest,
             isAdmin: input.isAdmin,
+            approved: input.approved,
+            consentVersion: input.consentVersion ?? null,
             userType: input.userType ?? null,
             displayName: input.displayName ?? null,
             avatarUrl: input.avatarUrl ?? null,

@@ -29,6 +29,12 @@ export interface UsersTable {
   erased: number;
   /** The avatar an operator set through the admin API (0009). */
   avatar_url: string | null;
+  /** 0: awaits an admin's approval and cannot log in (MSC3866; 0011). */
+  approved: number;
+  /** The version of the terms of service accepted at registration (`m.login.terms`; 0011). */
+  consent_version: string | null;
+  /** When those terms were accepted (ms; 0011). */
+  consent_ts: number | null;
 }
 
 export interface DevicesTable {

@@ -329,6 +329,7 @@ await describeEachBackend('account: guests', (backend) => {
       password: null,
       isGuest: true,
       isAdmin: false,
+      approved: true,
       login: { deviceId: null, initialDisplayName: null, refreshToken: false },
     });
     const token = guest.accessToken!;

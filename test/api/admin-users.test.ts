@@ -250,6 +250,7 @@ await describeEachBackend('admin API: list accounts', (backend) => {
     const ann = res.body.users.find((u: { name: string }) => u.name === '@ann:localhost');
     assert.deepEqual(Object.keys(ann).sort(), [
       'admin',
+      'approved',
       'avatar_url',
       'creation_ts',
       'deactivated',

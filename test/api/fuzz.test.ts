@@ -25,6 +25,7 @@ import {
   wantsAdmin,
 } from '../helpers/fuzz/templates.js';
 import { describeEachBackend, startServer, type TestServer, UNLIMITED_RATES } from '../helpers/server.js';
+import { consentConfig, policyDir } from '../helpers/terms.js';
 import { v1Password } from '../helpers/users.js';
 
 /**
@@ -51,6 +52,7 @@ const CAPTCHA_KEYS = new Set([
   'GET /auth/:stage/fallback/web',
   'POST /auth/:stage/fallback/web',
   'GET /register/m.login.registration_token/validity',
+  'GET /_matrix/consent',
 ]);
 
 interface Target {
@@ -128,6 +130,7 @@ await describeEachBackend('fuzzed requests', (backend) => {
   let captchaServer: CaptchaServer;
   let shared: Identity;
   let sharedAdmin: Identity;
+  const policies = policyDir('1.0');
   before(async () => {
     // Email configured, its mail dropped: the email endpoints and stage get past their first checks.
     const server = await startServer({
@@ -136,8 +139,11 @@ await describeEachBackend('fuzzed requests', (backend) => {
       mailer: { send: async () => {}, close: () => {} },
     });
     open = { server, agent: createAgent(CONCURRENCY), pools: newPools(), harvested: 0 };
-    // The second server also needs a registration token: its flows carry the token stage.
-    captchaServer = await startCaptchaServer(backend, { config: { registration_requires_token: true } });
+    // The second server also needs a registration token and the terms: its flows carry every
+    // gate (captcha, token, terms), so every fallback page is served.
+    captchaServer = await startCaptchaServer(backend, {
+      config: { registration_requires_token: true, ...consentConfig(policies.dir) },
+    });
     for (const s of [server, captchaServer.server]) {
       await s.app.services.registrationTokens.create({ token: FUZZ_REGISTRATION_TOKEN, usesAllowed: 1_000_000 });
     }
@@ -151,6 +157,7 @@ await describeEachBackend('fuzzed requests', (backend) => {
     captcha.agent.destroy();
     await open.server.close();
     await captchaServer.close();
+    policies.cleanup();
   });
 
   it(`${REQUESTS} seeded requests over every endpoint get only Matrix replies, never a 5xx`, {

@@ -40,6 +40,7 @@ await describeEachBackend('synadm regtok against Tessera', (backend) => {
       password: { plain: 'pw-root' },
       isGuest: false,
       isAdmin: true,
+      approved: true,
       login: { deviceId: null, initialDisplayName: null, refreshToken: false },
     });
     home = mkdtempSync(join(tmpdir(), 'tessera-synadm-'));

@@ -136,12 +136,12 @@ for (const { backend, skip } of await backendRuns()) {
     it('list: a table of the active accounts, a page at a time, saying how to get the next page', async () => {
       const r = await users(['list', '-c', config, '--limit', '2']);
       assert.equal(r.code, 0, show(r));
-      assert.match(r.out[0]!, /^USER ID\s+ADMIN\s+DEACTIVATED\s+LOCKED\s+GUEST\s+DISPLAY NAME\s+CREATED$/);
+      assert.match(r.out[0]!, /^USER ID\s+ADMIN\s+DEACTIVATED\s+LOCKED\s+GUEST\s+APPROVED\s+DISPLAY NAME\s+CREATED$/);
       assert.deepEqual(
-        r.out.slice(1, 3).map((l) => l.split(/\s+/).slice(0, 5)),
+        r.out.slice(1, 3).map((l) => l.split(/\s+/).slice(0, 6)),
         [
-          ['@alice:localhost', 'no', 'no', 'no', 'no'],
-          ['@bob:localhost', 'no', 'no', 'no', 'no'],
+          ['@alice:localhost', 'no', 'no', 'no', 'no', 'yes'],
+          ['@bob:localhost', 'no', 'no', 'no', 'no', 'yes'],
         ],
       );
       assert.equal(r.out[3], 'accounts 1–2 of 3');

@@ -435,11 +435,6 @@ describe('config: settings Tessera cannot enforce stop start-up (fail closed)', 
   const refused: [string, string][] = [
     ['registrations_require_3pid: [email, msisdn]', 'registrations_require_3pid'],
     ['request_token_inhibit_3pid_errors: true', 'request_token_inhibit_3pid_errors'],
-    ['user_consent: {version: "1.0", template_dir: res/templates/privacy}', 'user_consent'],
-    [
-      'experimental_features: {msc3866: {enabled: true, require_approval_for_new_accounts: true}}',
-      'experimental_features.msc3866.enabled',
-    ],
     ['inhibit_user_in_use_error: true', 'inhibit_user_in_use_error'],
     ['app_service_config_files: [/etc/bridge.yaml]', 'app_service_config_files'],
     ['session_lifetime: 24h', 'session_lifetime'],

@@ -54,6 +54,7 @@ function parsePutUser(body: Body): PutUserInput {
   )!;
   const deactivated = optionalBoolean(body, 'deactivated', "'deactivated' parameter is not of type boolean", undefined);
   const locked = optionalBoolean(body, 'locked', "'locked' parameter is not of type boolean", undefined);
+  const approved = optionalBoolean(body, 'approved', "'approved' parameter is not of type boolean", undefined);
   const displayname = optionalString(body, 'displayname', "'displayname' must be a string");
   const avatarUrl = optionalString(body, 'avatar_url', "'avatar_url' must be a string");
   return {
@@ -63,6 +64,7 @@ function parsePutUser(body: Body): PutUserInput {
     ...(password !== undefined && { password }),
     ...(deactivated !== undefined && { deactivated }),
     ...(locked !== undefined && { locked }),
+    ...(approved !== undefined && { approved }),
     ...(displayname !== undefined && { displayname }),
     ...(avatarUrl !== undefined && { avatarUrl }),
   };
@@ -88,6 +90,7 @@ export const adminUserRoutes: Route[] = [
         deactivated: 'true: include deactivated accounts',
         locked: 'true: include locked accounts',
         admins: 'true: only admins; false: only non-admins',
+        approved: 'false: only accounts awaiting approval (MSC3866); true (default): no filter',
         name: 'user id localpart or display name contains this',
         user_id: 'user id contains this',
         not_user_type: 'leave out this user type (repeatable)',
@@ -107,6 +110,8 @@ export const adminUserRoutes: Route[] = [
       const deactivated = queryBoolean(q, 'deactivated', false) ? null : false;
       const includeLocked = queryBoolean(q, 'locked', false);
       const admins = queryBoolean(q, 'admins', null);
+      // Synapse (with MSC3866): `approved=false` lists only the accounts awaiting approval.
+      const onlyUnapproved = !queryBoolean(q, 'approved', true);
       const orderBy = queryChoice(q, 'order_by', ORDERS, 'name');
       const dir = queryChoice(q, 'dir', ['b', 'f'], 'f');
       const { rows, total } = await services.adminUsers.list({
@@ -116,6 +121,7 @@ export const adminUserRoutes: Route[] = [
         deactivated,
         includeLocked,
         admins,
+        onlyUnapproved,
         notUserTypes: queryStrings(q, 'not_user_type'),
         orderBy,
         backwards: dir === 'b',

@@ -45,13 +45,14 @@ export function table(header: readonly string[], rows: readonly (readonly string
 /** The accounts of one page of `users list`. */
 export function userTable(rows: readonly UserListRow[]): string[] {
   return table(
-    ['USER ID', 'ADMIN', 'DEACTIVATED', 'LOCKED', 'GUEST', 'DISPLAY NAME', 'CREATED'],
+    ['USER ID', 'ADMIN', 'DEACTIVATED', 'LOCKED', 'GUEST', 'APPROVED', 'DISPLAY NAME', 'CREATED'],
     rows.map((u) => [
       printable(u.user_id),
       flag(u.is_admin),
       flag(u.deactivated),
       flag(u.locked),
       flag(u.is_guest),
+      flag(u.approved),
       text(u.displayname),
       timestamp(Number(u.created_ts)),
     ]),
@@ -71,6 +72,7 @@ export function userDetails(u: AdminUserView, devices: readonly DeviceRow[]): st
     ['locked', flag(u.locked)],
     ['shadow-banned', flag(u.shadow_banned)],
     ['guest', flag(u.is_guest)],
+    ['approved', flag(u.approved)],
     ['created', timestamp(Number(u.created_ts))],
     ['last seen', timestamp(u.last_seen_ts)],
   ];

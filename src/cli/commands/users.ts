@@ -48,6 +48,7 @@ export function registerUsers(program: Command): void {
     .requiredOption(...configOption)
     .option('--deactivated', 'include deactivated accounts')
     .option('--guests', 'include guest accounts')
+    .option('--unapproved', 'only accounts awaiting approval (MSC3866)')
     .option('--name <substring>', 'only accounts whose localpart or display name contains this (any case)')
     .option('--limit <n>', `accounts per page (at most ${MAX_ADMIN_USER_PAGE})`, count('--limit'), DEFAULT_LIMIT)
     .option('--from <n>', 'skip this many accounts (the next page starts here)', count('--from'), 0)
@@ -83,6 +84,16 @@ export function registerUsers(program: Command): void {
     .option('--keep-devices', 'do not log the account out everywhere')
     .action((user: string, opts: ConfigOption & { password?: string; keepDevices?: boolean }) =>
       run(opts.config, (ctx) => resetPassword(ctx, user, opts.password ?? null, opts.keepDevices !== true)),
+    );
+
+  users
+    .command('approve')
+    .description('approve an account awaiting approval, so it can log in (MSC3866)')
+    .argument(...userArgument)
+    .requiredOption(...configOption)
+    .option('--revoke', 'make it wait for approval again (it cannot log in; its tokens stay valid)')
+    .action((user: string, opts: ConfigOption & { revoke?: boolean }) =>
+      run(opts.config, (ctx) => approve(ctx, user, opts.revoke !== true)),
     );
 
   users
@@ -191,6 +202,7 @@ async function existing(ctx: Context, value: string) {
 interface ListOptions extends ConfigOption {
   deactivated?: boolean;
   guests?: boolean;
+  unapproved?: boolean;
   name?: string;
   limit: number;
   from: number;
@@ -207,6 +219,7 @@ async function list(ctx: Context, opts: ListOptions): Promise<number> {
     deactivated: opts.deactivated === true ? null : false,
     includeLocked: true,
     admins: null,
+    onlyUnapproved: opts.unapproved === true,
     notUserTypes: [],
     orderBy: 'name',
     backwards: false,
@@ -234,6 +247,7 @@ function nextPageArguments(ctx: Context, opts: ListOptions, from: number): strin
     quote(ctx.configPath),
     ...(opts.deactivated === true ? ['--deactivated'] : []),
     ...(opts.guests === true ? ['--guests'] : []),
+    ...(opts.unapproved === true ? ['--unapproved'] : []),
     ...(opts.name !== undefined ? ['--name', quote(opts.name)] : []),
     ...(opts.limit !== DEFAULT_LIMIT ? ['--limit', String(opts.limit)] : []),
     '--from',
@@ -327,5 +341,13 @@ async function makeAdmin(ctx: Context, value: string, admin: boolean): Promise<n
   const user = await existing(ctx, value);
   await ctx.services.adminUsers.setAdmin(OPERATOR, user.user_id, admin);
   ctx.out(`${user.user_id} is ${admin ? 'now a server admin' : 'no longer a server admin'}`);
+  return 0;
+}
+
+/** PUT /v2/users/<user_id> with `approved` (MSC3866). */
+async function approve(ctx: Context, value: string, approved: boolean): Promise<number> {
+  const user = await existing(ctx, value);
+  await ctx.services.adminUsers.setApproved(user.user_id, approved);
+  ctx.out(`${user.user_id} is ${approved ? 'approved: it can log in' : 'awaiting approval: it cannot log in'}`);
   return 0;
 }

@@ -6,6 +6,7 @@ import * as m0007 from './0007-shared-secret-registration.js';
 import * as m0008 from './0008-device-activity.js';
 import * as m0009 from './0009-admin-users.js';
 import * as m0010 from './0010-registration-tokens.js';
+import * as m0011 from './0011-registration-gates.js';
 import * as m0012 from './0012-threepids.js';
 
 /**
@@ -21,5 +22,6 @@ export const migrations: Record<string, Migration> = {
   '0008-device-activity': m0008,
   '0009-admin-users': m0009,
   '0010-registration-tokens': m0010,
+  '0011-registration-gates': m0011,
   '0012-threepids': m0012,
 };

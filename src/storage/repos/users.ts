@@ -7,7 +7,7 @@ export type UserRow = Selectable<UsersTable>;
 /** The columns the admin API may change on an existing account in one statement. */
 export type UserPatch = Pick<
   Updateable<UsersTable>,
-  'displayname' | 'avatar_url' | 'user_type' | 'is_admin' | 'locked' | 'shadow_banned'
+  'displayname' | 'avatar_url' | 'user_type' | 'is_admin' | 'locked' | 'shadow_banned' | 'approved'
 >;
 
 /** Columns Synapse's admin user list may be ordered by (`order_by`). */
@@ -38,6 +38,8 @@ export interface UserListQuery {
   includeLocked: boolean;
   /** null: admins and others; true: only admins; false: no admins. */
   admins: boolean | null;
+  /** true: only accounts awaiting approval (Synapse's `approved=false`); false: no filter. */
+  onlyUnapproved: boolean;
   /** Exclude these user types; '' excludes ordinary users (no type), as in Synapse. */
   notUserTypes: readonly string[];
   orderBy: UserOrder;
@@ -63,6 +65,10 @@ export interface NewUser {
   userType?: string | null;
   displayName?: string | null;
   avatarUrl?: string | null;
+  /** False: the account awaits an admin's approval (MSC3866); default true, as the column's. */
+  approved?: boolean;
+  /** The version of the terms accepted at registration (accepted at `createdTs`), or null. */
+  consentVersion?: string | null;
   createdTs: number;
 }
 
@@ -83,6 +89,9 @@ function userRow(u: NewUser): Insertable<UsersTable> {
     locked: 0,
     shadow_banned: 0,
     erased: 0,
+    approved: u.approved === false ? 0 : 1,
+    consent_version: u.consentVersion ?? null,
+    consent_ts: u.consentVersion ? u.createdTs : null,
   };
 }
 
@@ -224,6 +233,7 @@ export class UsersRepo {
     if (q.deactivated !== null) base = base.where('u.deactivated', '=', q.deactivated ? 1 : 0);
     if (!q.includeLocked) base = base.where('u.locked', '=', 0);
     if (q.admins !== null) base = base.where('u.is_admin', '=', q.admins ? 1 : 0);
+    if (q.onlyUnapproved) base = base.where('u.approved', '=', 0);
     const types = q.notUserTypes.filter((t) => t !== '');
     if (types.length > 0) {
       base = base.where((eb) => eb.or([eb('u.user_type', 'is', null), eb('u.user_type', 'not in', types)]));

@@ -4,9 +4,9 @@ import type { FuzzRequest } from './requests.js';
 /**
  * What every reply must look like (spec: client-server API, "Standard error response"): never a
  * 5xx; an error is a JSON object with string `errcode` and `error`, except a UIA 401 challenge
- * (which has `flows`); a success is JSON, except the captcha fallback's HTML page, the page an
- * emailed link opens (HTML for errors too), and the plain
- * `OK` of `GET /health` (load balancers' format, as Synapse's).
+ * (which has `flows`); a success is JSON, except the HTML pages (the UIA fallback pages, the
+ * terms of service at `/_matrix/consent`, the page an emailed link opens, HTML for errors too)
+ * and the plain `OK` of `GET /health` (load balancers' format, as Synapse's).
  */
 
 export interface Failure {
@@ -25,7 +25,8 @@ function parse(text: string): unknown {
 }
 
 function isHtmlPage(req: FuzzRequest, res: RawResponse): boolean {
-  return req.method === 'GET' && req.pattern.endsWith('/fallback/web') && res.contentType.startsWith('text/html');
+  const page = req.pattern.endsWith('/fallback/web') || req.pattern === '/_matrix/consent';
+  return req.method === 'GET' && page && res.contentType.startsWith('text/html');
 }
 
 /** The page an emailed link opens: HTML for success and failure alike (a person reads it). */

@@ -26,7 +26,9 @@ export interface RouteUnderTest {
 
 function fillParams(rng: Rng, path: string, t: TemplateContext, labels: string[]): string {
   return path.replace(/:([A-Za-z]+)/g, (_, name: string) => {
-    if (name === 'stage' && rng.chance(0.6)) return 'm.login.recaptcha';
+    if (name === 'stage' && rng.chance(0.7)) {
+      return rng.pick(['m.login.recaptcha', 'm.login.recaptcha', 'm.login.terms', 'm.login.registration_token']);
+    }
     if (name === 'userId') {
       const id = someUserId(t);
       if (id !== null) {

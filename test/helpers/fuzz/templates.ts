@@ -222,6 +222,7 @@ const BODIES: Record<string, Template> = {
   'POST /auth/:stage/fallback/web': (t) => ({
     session: t.pools.sessions.length > 0 ? t.rng.pick(t.pools.sessions) : 'no-such-session',
     response: t.rng.pick(['good', 'bad']),
+    ...(t.rng.chance(0.5) && { token: registrationToken(t) }),
   }),
 };
 
@@ -247,6 +248,11 @@ const QUERIES: Record<string, (t: TemplateContext) => Record<string, string>> = 
   [`GET ${A}/v1/username_available`]: (t) => ({ username: t.rng.chance(0.7) ? freshName(t) : 'fuzzer' }),
   'GET /unstable/registration/email/submit_token': submitTokenQuery,
   'GET /_synapse/client/password_reset/email/submit_token': submitTokenQuery,
+  'GET /_matrix/consent': (t) => ({
+    ...(t.rng.chance(0.7) && { v: t.rng.pick(['1.0', '2.0', '..%2F1.0']) }),
+    ...(t.rng.chance(0.7) && { lang: t.rng.pick(['en', 'fr', 'de', '__proto__']) }),
+    ...(t.rng.chance(0.2) && { u: 'fuzzer', h: 'abc' }),
+  }),
   'GET /auth/:stage/fallback/web': (t) => ({
     session: t.pools.sessions.length > 0 ? encodeURIComponent(t.rng.pick(t.pools.sessions)) : 'no-such-session',
   }),
