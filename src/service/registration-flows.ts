@@ -1,9 +1,10 @@
 import type { Config } from '../config/config.js';
+import { MatrixError } from '../errors.js';
 import type { CompletedStage } from '../storage/repos/uia-sessions.js';
 import type { Storage } from '../storage/storage.js';
 import type { EmailValidations } from '../uia/ports.js';
 import { dummyStage } from '../uia/stages/dummy.js';
-import { EMAIL_IDENTITY_STAGE, emailIdentityStage } from '../uia/stages/email-identity.js';
+import { EMAIL_IDENTITY_STAGE, emailIdentityStage, type ProvenEmail } from '../uia/stages/email-identity.js';
 import { recaptchaStage } from '../uia/stages/recaptcha.js';
 import { REGISTRATION_TOKEN_STAGE, registrationTokenStage } from '../uia/stages/registration-token.js';
 import { type AcceptedTerms, TERMS_STAGE, termsStage } from '../uia/stages/terms.js';
@@ -132,4 +133,40 @@ export function registrationOperations(deps: {
     },
   };
   return { v1, v3 };
+}
+
+/**
+ * Inside the registration's transaction, once the account row exists: what the gates a session
+ * passed mean for the account.
+ * - The use of a registration token the session holds becomes a completed use (spec
+ *   "Token-authenticated registration"). When the hold is gone (the session expired meanwhile,
+ *   or the token was deleted) the account is not created: 401 M_UNAUTHORIZED, start again.
+ * - The address `m.login.email.identity` proved is bound to the account and its validation
+ *   session used up. One INSERT decides between concurrent registrations with one address (the
+ *   unique key): the loser's account is not created, 400 M_THREEPID_IN_USE (spec registration.yaml).
+ */
+export async function completeGates(
+  tx: Storage,
+  userId: string,
+  sessionId: string,
+  completed: readonly CompletedStage[],
+  now: number,
+): Promise<void> {
+  if (
+    completed.some((c) => c.stage === REGISTRATION_TOKEN_STAGE) &&
+    !(await tx.registrationTokens.completeHold(sessionId))
+  ) {
+    throw new MatrixError('M_UNAUTHORIZED', 'The registration token is no longer held by this session; start again');
+  }
+  const proven = completed.find((c) => c.stage === EMAIL_IDENTITY_STAGE)?.data as ProvenEmail | undefined;
+  if (proven === undefined) return;
+  const bound = await tx.threepids.bind({
+    user_id: userId,
+    medium: proven.medium,
+    address: proven.address,
+    validated_ts: proven.validated_at,
+    added_ts: now,
+  });
+  if (!bound) throw new MatrixError('M_THREEPID_IN_USE', 'Email is already in use');
+  await tx.threepids.consume(proven.sid);
 }

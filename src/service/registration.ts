@@ -1,11 +1,8 @@
 import type { Config } from '../config/config.js';
 import { MatrixError } from '../errors.js';
-import type { CompletedStage } from '../storage/repos/uia-sessions.js';
 import type { Storage } from '../storage/storage.js';
 import type { UiaEngine } from '../uia/engine.js';
 import type { EmailValidations } from '../uia/ports.js';
-import { EMAIL_IDENTITY_STAGE, type ProvenEmail } from '../uia/stages/email-identity.js';
-import { REGISTRATION_TOKEN_STAGE } from '../uia/stages/registration-token.js';
 import type { V1Credentials } from '../uia/stages/v1-password.js';
 import type { AuthDict, UiaOperation } from '../uia/types.js';
 import type { Clock } from '../util/clock.js';
@@ -16,6 +13,7 @@ import { checkPasswordPolicy } from './password-policy.js';
 import type { RateLimiter } from './rate-limiter.js';
 import {
   acceptedTerms,
+  completeGates,
   FALLBACK_STAGES,
   registrationOperations,
   type StoredRegistration,
@@ -139,10 +137,8 @@ export class RegistrationService {
       consentVersion: acceptedTerms(outcome.completed),
       // An account awaiting approval gets no device and no token (MSC3866).
       login: approved ? { deviceId: null, initialDisplayName: null, refreshToken: false } : null,
-      onCreated: async (tx, userId) => {
-        await this.useHeldToken(tx, outcome.session.session_id, outcome.completed);
-        await this.bindProvenEmail(tx, userId, outcome.completed);
-      },
+      onCreated: (tx, userId) =>
+        completeGates(tx, userId, outcome.session.session_id, outcome.completed, this.deps.clock.now()),
     });
     if (outcome.stored) await this.deps.uia.deleteSession(outcome.session.session_id);
     // The account exists; as v3 (below), the answer is MSC3866's 403 instead of a login.
@@ -253,8 +249,7 @@ export class RegistrationService {
         onCreated: async (tx, userId) => {
           const bound = await tx.uiaSessions.setResultOnce(session.session_id, JSON.stringify({ user_id: userId }));
           if (registeredUserOf(bound) !== userId) throw new SessionAlreadyRegistered();
-          await this.useHeldToken(tx, session.session_id, success.completed);
-          await this.bindProvenEmail(tx, userId, success.completed);
+          await completeGates(tx, userId, session.session_id, success.completed, this.deps.clock.now());
         },
       });
       // MSC3866 "Registration": the request that completes registration answers 403 with the
@@ -271,39 +266,6 @@ export class RegistrationService {
       if (winner === null) throw err;
       return this.loginAgain(winner, localpart, login);
     }
-  }
-
-  /**
-   * Inside the registration's transaction: the use of a registration token the session holds
-   * becomes a completed use (spec "Token-authenticated registration"). When the hold is gone
-   * (the session expired meanwhile, or the token was deleted) the account is not created: 401
-   * M_UNAUTHORIZED, and the client starts again.
-   */
-  private async useHeldToken(tx: Storage, sessionId: string, completed: readonly CompletedStage[]): Promise<void> {
-    if (!completed.some((c) => c.stage === REGISTRATION_TOKEN_STAGE)) return;
-    if (!(await tx.registrationTokens.completeHold(sessionId))) {
-      throw new MatrixError('M_UNAUTHORIZED', 'The registration token is no longer held by this session; start again');
-    }
-  }
-
-  /**
-   * Inside the registration's transaction: the address `m.login.email.identity` proved is bound
-   * to the new account, and its validation session is used up. One INSERT decides between
-   * concurrent registrations with one address (the unique key): the loser's account is not
-   * created, 400 M_THREEPID_IN_USE (spec registration.yaml).
-   */
-  private async bindProvenEmail(tx: Storage, userId: string, completed: readonly CompletedStage[]): Promise<void> {
-    const proven = completed.find((c) => c.stage === EMAIL_IDENTITY_STAGE)?.data as ProvenEmail | undefined;
-    if (proven === undefined) return;
-    const bound = await tx.threepids.bind({
-      user_id: userId,
-      medium: proven.medium,
-      address: proven.address,
-      validated_ts: proven.validated_at,
-      added_ts: this.deps.clock.now(),
-    });
-    if (!bound) throw new MatrixError('M_THREEPID_IN_USE', 'Email is already in use');
-    await tx.threepids.consume(proven.sid);
   }
 
   /** Synapse: "A different user ID has already been registered for this session". */
