@@ -32,6 +32,27 @@ describe('HealthService', () => {
     const failing = new HealthService({ ping: () => Promise.reject(new Error('connection refused')), timeoutMs: 1000 });
     assert.equal(await failing.healthy(), false);
   });
+  it('one ping answers every request within the cache time, concurrent ones included', async () => {
+    let pings = 0;
+    let t = 0;
+    const health = new HealthService({
+      ping: async () => {
+        pings++;
+      },
+      timeoutMs: 1000,
+      cacheMs: 1000,
+      now: () => t,
+    });
+    const answers = await Promise.all(Array.from({ length: 50 }, () => health.healthy()));
+    assert.deepEqual(new Set(answers), new Set([true]));
+    assert.equal(pings, 1);
+    t = 999;
+    assert.equal(await health.healthy(), true);
+    assert.equal(pings, 1);
+    t = 1000;
+    assert.equal(await health.healthy(), true);
+    assert.equal(pings, 2);
+  });
   it('unhealthy, and promptly, when the database does not answer', async () => {
     const began = Date.now();
     const hanging = new HealthService({ ping: () => new Promise(() => {}), timeoutMs: 50 });
