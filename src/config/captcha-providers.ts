@@ -104,6 +104,12 @@ export function captchaSettings(file: CaptchaKeys): CaptchaSettings {
       'invalid config value at recaptcha_private_key: required when enable_registration_captcha is true',
     );
   }
+  // Without the site key no client (nor the fallback page) can draw the widget: nobody could register.
+  if (enabled && !file.recaptcha_public_key) {
+    throw new ConfigError(
+      'invalid config value at recaptcha_public_key: required when enable_registration_captcha is true',
+    );
+  }
   return {
     enabled,
     provider: 'recaptcha',

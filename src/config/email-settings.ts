@@ -14,11 +14,16 @@ type File = Static<typeof ConfigFileSchema>;
 export function emailSettings(
   file: File,
   parseDuration: (key: string, value: number | string) => number,
+  warnings: string[],
 ): { email: EmailConfig | null; registrationRequiresEmail: boolean; allowedLocal3pids: Allowed3pid[] | null } {
   const block = file.email;
   const required = file.registrations_require_3pid ?? [];
   const registrationRequiresEmail = required.includes('email');
   let email: EmailConfig | null = null;
+  if (block !== undefined && block.smtp_host === undefined && !registrationRequiresEmail) {
+    // Synapse would try localhost; Tessera sends no mail without a host it was given.
+    warnings.push('the email block is not used: email.smtp_host is not set, so no mail is sent');
+  }
   if (block?.smtp_host !== undefined || registrationRequiresEmail) {
     const why = registrationRequiresEmail ? 'registrations_require_3pid includes email' : 'email.smtp_host is set';
     if (block?.smtp_host === undefined) throw new ConfigError(`missing config key email.smtp_host: ${why}`);

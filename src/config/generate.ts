@@ -37,8 +37,9 @@ export function generateConfigYaml(opts: { serverName: string; development: bool
 # The domain part of user ids: @alice:${opts.serverName}
 server_name: "${opts.serverName}"
 
-# Where clients reach this server. Synapse's key: Tessera reads it but does not need it yet.
-public_baseurl: "http://127.0.0.1:8008/"
+# Where clients and browsers reach this server: emailed links and the terms' policy URLs are
+# built from it. Behind a reverse proxy, its public https:// address.
+public_baseurl: "${opts.development ? 'http://127.0.0.1:8008/' : `https://${opts.serverName}/`}"
 
 listeners:
   - port: 8008

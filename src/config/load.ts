@@ -236,7 +236,7 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
     recaptchaPrivateKey: captcha.privateKey,
     recaptchaSiteverifyApi: captcha.siteverifyUrl,
     registrationSharedSecret: sharedSecret(file, baseDir),
-    ...emailSettings(file, durationAt),
+    ...emailSettings(file, durationAt, warnings),
     allowGuestAccess: file.allow_guest_access ?? false,
     rcRegistration: rate(file.rc_registration, { perSecond: 0.17, burstCount: 3 }),
     rcRegistrationTokenValidity: rate(file.rc_registration_token_validity, { perSecond: 0.1, burstCount: 5 }),
@@ -282,5 +282,15 @@ export function validateConfig(raw: unknown, baseDir: string): LoadedConfig {
     logLevel: file.log_level ?? 'info',
     logFormat: file.log_format ?? (process.stdout.isTTY ? 'pretty' : 'json'),
   };
+  // Emailed links and the terms' policy URLs are built from public_baseurl: its default (the
+  // first listener's address) only works on this machine.
+  if (
+    file.public_baseurl === undefined &&
+    (config.email !== null || config.userConsent?.requireAtRegistration === true)
+  ) {
+    warnings.push(
+      `public_baseurl is not set: emailed links and terms URLs will point at ${config.publicBaseurl}; set it to the address clients and browsers reach`,
+    );
+  }
   return { config: Object.freeze(config), warnings };
 }

@@ -525,7 +525,7 @@ describe('config: email', () => {
   });
   it("Synapse's other email keys are ignored with a warning; a typo in the block is an error", () => {
     const { warnings } = parse(
-      `server_name: a\nemail: {smtp_host: h, notif_from: f, enable_notifs: true, subjects: {password_reset: x}}\n`,
+      `server_name: a\npublic_baseurl: https://a/\nemail: {smtp_host: h, notif_from: f, enable_notifs: true, subjects: {password_reset: x}}\n`,
     );
     assert.equal(warnings.length, 2, warnings.join('\n'));
     assert.match(errorOf('server_name: a\nemail: {smtp_hots: h}\n'), /email\.smtp_hots/);
@@ -543,7 +543,9 @@ describe('config: captcha providers', () => {
     assert.equal(config.recaptchaSiteverifyApi, 'https://challenges.cloudflare.com/turnstile/v0/siteverify');
   });
   it("Synapse's recaptcha keys mean reCAPTCHA", () => {
-    const { config } = parse('server_name: a\nenable_registration_captcha: true\nrecaptcha_private_key: K\n');
+    const { config } = parse(
+      'server_name: a\nenable_registration_captcha: true\nrecaptcha_public_key: P\nrecaptcha_private_key: K\n',
+    );
     assert.equal(config.captchaProvider, 'recaptcha');
     assert.equal(config.recaptchaSiteverifyApi, 'https://www.recaptcha.net/recaptcha/api/siteverify');
   });
@@ -568,6 +570,27 @@ describe('config: captcha providers', () => {
   for (const [yaml, expected] of bad) {
     it(`refuses ${yaml.split('\n')[0]}`, () => assert.match(errorOf(`server_name: a\n${yaml}\n`), expected));
   }
+});
+
+describe('config: public_baseurl and email', () => {
+  it('warns when emailed links would be built from the default public_baseurl', () => {
+    const { warnings } = parse('server_name: a\nemail: {smtp_host: mail, notif_from: "a <a@a>"}\n');
+    assert.ok(
+      warnings.some((w) => w.startsWith('public_baseurl is not set')),
+      JSON.stringify(warnings),
+    );
+    const set = parse('server_name: a\npublic_baseurl: https://a/\nemail: {smtp_host: mail, notif_from: "a <a@a>"}\n');
+    assert.deepEqual(set.warnings, []);
+  });
+  it('an email block without smtp_host is not used, and says so', () => {
+    const { config, warnings } = parse('server_name: a\nemail: {notif_from: "a <a@a>"}\n');
+    assert.equal(config.email, null);
+    assert.deepEqual(warnings, ['the email block is not used: email.smtp_host is not set, so no mail is sent']);
+  });
+  it('generate-config points public_baseurl at the server name', () => {
+    const { config } = parse(generateConfigYaml({ serverName: 'example.org', development: false }));
+    assert.equal(config.publicBaseurl, 'https://example.org/');
+  });
 });
 
 describe('config: metrics', () => {
