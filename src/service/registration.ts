@@ -204,9 +204,14 @@ export class RegistrationService {
       remoteIp,
       {
         // A stage passed and more follow: keep the hash so later requests may omit the
-        // password. Only the hash is stored, never the password.
+        // password. Only the hash is stored, never the password. Once per session, and counted
+        // against rc_registration first, as the final request would be: repeating a passed
+        // stage, or opening sessions with a gate that always passes (the terms), hashes no
+        // more than that limit allows.
         onStagePassed: async (session) => {
           if (req.password === undefined) return;
+          if ((JSON.parse(session.request_body) as StoredRegistration).password_hash !== undefined) return;
+          await this.deps.rateLimiter.assert('registration', remoteIp);
           await uia.remember(session, { password_hash: await users.hashNewPassword(req.password) });
         },
       },
@@ -227,8 +232,9 @@ export class RegistrationService {
     if (earlier !== null) return this.loginAgain(earlier, localpart, login);
     const approved = !config.registrationRequiresApproval;
     // Counted before any hashing, so a burst of sign-ups from one address hashes at most
-    // `burst_count` passwords (Synapse counts after hashing, in register_user).
-    await this.deps.rateLimiter.assert('registration', remoteIp);
+    // `burst_count` passwords (Synapse counts after hashing, in register_user); a session that
+    // kept a hash was counted when it made it.
+    if (body.password_hash === undefined) await this.deps.rateLimiter.assert('registration', remoteIp);
     // This request's password wins over one hashed earlier in the session (newest values win).
     const passwordHash =
       req.password !== undefined ? await users.hashNewPassword(req.password) : (body.password_hash ?? null);

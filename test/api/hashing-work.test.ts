@@ -7,6 +7,7 @@ import { type App, createApp } from '../../src/app.js';
 import { validateConfig } from '../../src/config/load.js';
 import { gatedHasher } from '../helpers/hashers.js';
 import { UNLIMITED_RATES } from '../helpers/server.js';
+import { consentConfig, type PolicyDir, policyDir } from '../helpers/terms.js';
 import { passwordLogin } from '../helpers/users.js';
 
 // How much password hashing requests can cause: a bounded queue per process, and none at all
@@ -124,5 +125,46 @@ describe('password hashing work', () => {
     assert.equal(statuses.filter((st) => st === 200).length, 1, JSON.stringify(results));
     assert.equal(statuses.filter((st) => st === 429).length, 9, JSON.stringify(results));
     assert.equal(t.gated.stats().calls - before, 1);
+  });
+});
+
+describe('password hashing work with a gate before the last stage', () => {
+  let t: Awaited<ReturnType<typeof startWithHasher>>;
+  let policies: PolicyDir;
+  before(async () => {
+    policies = policyDir('1.0', ['en']);
+    t = await startWithHasher({
+      rc_registration: { per_second: 0.001, burst_count: 3 },
+      ...consentConfig(policies.dir),
+    });
+  });
+  after(async () => {
+    await t.close();
+    policies.cleanup();
+  });
+
+  it('a passed gate keeps one hash per session, counted against rc_registration; repeating it hashes nothing more', async () => {
+    const before = t.gated.stats().calls;
+    const gated = (i: number) =>
+      t.post(`${V3}/register`, { username: `gated${i}`, password: 'pw-gated-1', auth: { type: 'm.login.terms' } });
+    // The terms pass for anyone: each request starts a session that keeps a hash.
+    const first = await drain(t.gated, [gated(0), gated(1)]);
+    for (const r of first) assert.equal(r.status, 401, JSON.stringify(r));
+    assert.equal(t.gated.stats().calls - before, 2);
+
+    // The same passed stage again, with the password, on a session that kept its hash.
+    const session = first[0]!.body.session as string;
+    const again = await drain(t.gated, [
+      t.post(`${V3}/register`, { password: 'pw-gated-1', auth: { type: 'm.login.terms', session } }),
+    ]);
+    assert.equal(again[0]!.status, 401, JSON.stringify(again));
+    assert.equal(t.gated.stats().calls - before, 2);
+
+    // New sessions: the third slot of the bucket, then 429 before any hashing.
+    const more = await drain(t.gated, [gated(2), gated(3), gated(4), gated(5)]);
+    const statuses = more.map((r) => r.status);
+    assert.equal(statuses.filter((st) => st === 401).length, 1, JSON.stringify(more));
+    assert.equal(statuses.filter((st) => st === 429).length, 3, JSON.stringify(more));
+    assert.equal(t.gated.stats().calls - before, 3);
   });
 });
