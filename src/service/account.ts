@@ -111,7 +111,10 @@ export async function setPasswordIn(
   hash: string,
   logout: { keepDevice: string | null } | null,
 ): Promise<string[]> {
-  await tx.users.updatePasswordHash(userId, hash);
+  // Guarded in the statement: a deactivation that committed meanwhile wins.
+  if (!(await tx.users.updatePasswordHash(userId, hash))) {
+    throw new MatrixError('M_UNKNOWN', 'The account is deactivated');
+  }
   await tx.uiaSessions.deleteRegistrationsOf(userId);
   if (logout === null) return [];
   return deleteDevicesIn(tx, userId, await tx.devices.listIdsByUser(userId, logout.keepDevice));

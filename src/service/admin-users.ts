@@ -108,13 +108,14 @@ export class AdminUserService {
     const forgotten = await storage.transaction(async (tx) => {
       await tx.users.update(userId, patch);
       const hashes: string[] = [];
-      if (reactivate) await tx.users.reactivate(userId, hash!);
-      else if (hash !== null) {
+      // Decided by guarded statements, not by `existing`: another admin may act meanwhile.
+      const reactivated = reactivate && (await tx.users.reactivate(userId, hash!));
+      if (!reactivated && hash !== null) {
         // An admin changing their own password keeps the device they are using (Synapse).
         const keepDevice = userId === requester.userId ? requester.deviceId : null;
         hashes.push(...(await setPasswordIn(tx, userId, hash, input.logoutDevices ? { keepDevice } : null)));
       }
-      if (input.deactivated === true && existing.deactivated === 0) hashes.push(...(await deactivateIn(tx, userId)));
+      if (input.deactivated === true) hashes.push(...(await deactivateIn(tx, userId)));
       return hashes;
     });
     tokens.forget(forgotten);

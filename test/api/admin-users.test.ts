@@ -108,6 +108,10 @@ await describeEachBackend('admin API: query, create and modify accounts', (backe
     assert.equal(res.body.deactivated, true);
     assert.equal(await whoamiStatus(s, frank.token), 401);
     assert.equal(await loginErrcode(s, frank.userId, frank.password), 'M_USER_DEACTIVATED');
+    // A password alone does not touch a deactivated account (it needs deactivated: false).
+    const pwOnly = await admin(s, root.token, 'PUT', `/v2/users/${frank.userId}`, { password: 'sneaky' });
+    assertError(pwOnly, 400, 'M_UNKNOWN');
+    assert.equal((await s.app.storage.users.findByUserId(frank.userId))?.password_hash, null);
     const noPw = await admin(s, root.token, 'PUT', `/v2/users/${frank.userId}`, { deactivated: false });
     assertError(noPw, 400, 'M_UNKNOWN');
     assert.equal(noPw.body.error, 'Must provide a password to re-activate an account.');

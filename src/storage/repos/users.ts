@@ -162,8 +162,18 @@ export class UsersRepo {
     return Number(row?.max ?? 0) + 1;
   }
 
-  async updatePasswordHash(userId: string, passwordHash: string | null): Promise<void> {
-    await this.db.updateTable('users').set({ password_hash: passwordHash }).where('user_id', '=', userId).execute();
+  /**
+   * Set the password hash of an active account; false when it is deactivated (or gone), in the
+   * same statement, so a deactivation that commits first is never undone by a password.
+   */
+  async updatePasswordHash(userId: string, passwordHash: string | null): Promise<boolean> {
+    const res = await this.db
+      .updateTable('users')
+      .set({ password_hash: passwordHash })
+      .where('user_id', '=', userId)
+      .where('deactivated', '=', 0)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
   }
 
   /**
@@ -205,12 +215,15 @@ export class UsersRepo {
   }
 
   /** An operator re-activates a deactivated account with a new password (Synapse's admin API). */
-  async reactivate(userId: string, passwordHash: string): Promise<void> {
-    await this.db
+  /** Re-activate a deactivated account with a password; false when it was not deactivated. */
+  async reactivate(userId: string, passwordHash: string): Promise<boolean> {
+    const res = await this.db
       .updateTable('users')
       .set({ deactivated: 0, erased: 0, password_hash: passwordHash })
       .where('user_id', '=', userId)
-      .execute();
+      .where('deactivated', '=', 1)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
   }
 
   /**
