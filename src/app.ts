@@ -148,21 +148,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
         extraServers.push(...servers.map((m) => m.server));
         metricsUrls.push(...servers.map((m) => m.url));
       }
-      const buckets = [
-        config.rcRegistration,
-        config.rcLogin.address,
-        config.rcLogin.account,
-        config.rcLogin.failedAttempts,
-        config.rcRegistrationRequests,
-        config.rcRegistrationTokenValidity,
-        config.rc3pidValidation,
-      ];
       services.deviceActivity.start();
       housekeeping = startHousekeeping({
         storage,
         clock,
         log,
-        rateLimitDrainMs: Math.ceil(Math.max(...buckets.map((b) => (b.burstCount / b.perSecond) * 1000))),
+        rateLimitDrainMs: services.rateLimiter.longestDrainMs(),
       });
       return urls;
     },

@@ -56,6 +56,11 @@ export class RateLimiter {
     };
   }
 
+  /** How long the slowest bucket takes to drain from full: older idle buckets are empty. */
+  longestDrainMs(): number {
+    return Math.ceil(Math.max(...Object.values(this.limits).map((l) => (l.burstCount / l.perSecond) * 1000)));
+  }
+
   /** Count one action against `key`, or throw 429 M_LIMIT_EXCEEDED (and count nothing). */
   async assert(kind: RateLimitKind, key: string): Promise<void> {
     const { perSecond, burstCount } = this.limits[kind];

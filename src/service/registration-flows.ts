@@ -168,5 +168,8 @@ export async function completeGates(
     added_ts: now,
   });
   if (!bound) throw new MatrixError('M_THREEPID_IN_USE', 'Email is already in use');
-  await tx.threepids.consume(proven.sid);
+  // The validation is spent once: another registration that used it meanwhile wins.
+  if (!(await tx.threepids.consume(proven.sid))) {
+    throw new MatrixError('M_UNAUTHORIZED', 'This email validation was used already; validate the address again');
+  }
 }
