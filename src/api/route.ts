@@ -59,6 +59,14 @@ export function reply(
   return { kind: 'reply', status, body, ...extra };
 }
 
+/** No framing by other sites (clickjacking), as Synapse sends for its HTML pages. */
+export const NO_FRAMING = { 'x-frame-options': 'DENY', 'content-security-policy': "frame-ancestors 'none'" };
+
+/** An HTML page Tessera serves (fallback pages, the terms, an emailed link's page). */
+export function htmlReply(status: number, html: string): RouteReply {
+  return reply(status, html, { contentType: 'text/html; charset=utf-8', headers: NO_FRAMING });
+}
+
 export interface Route {
   method: Method;
   /** One line for the OpenAPI document (api/openapi.ts); by default the method and path. */

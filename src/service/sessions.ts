@@ -5,8 +5,9 @@ import { MAX_TOKEN_LENGTH } from '../limits.js';
 import type { Storage } from '../storage/storage.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
+import { sha256Hex } from '../util/secrets.js';
 import { deleteAllDevicesIn, deleteDevicesIn } from './devices.js';
-import { sha256Hex, type TokenService } from './tokens.js';
+import type { TokenService } from './tokens.js';
 
 export interface NewSession {
   userId: string;

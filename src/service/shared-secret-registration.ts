@@ -5,8 +5,8 @@ import { MAX_DISPLAYNAME_LENGTH } from '../limits.js';
 import type { Storage } from '../storage/storage.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
+import { sameSecret, sha256Hex } from '../util/secrets.js';
 import type { Hasher } from './passwords.js';
-import { sha256Hex } from './tokens.js';
 import type { UserService } from './users.js';
 
 /** Synapse's NONCE_TIMEOUT (synapse/rest/admin/users.py): a nonce is good for 60 seconds. */
@@ -153,9 +153,7 @@ export class SharedSecretRegistration {
 
   /** Compared in constant time (Synapse: hmac.compare_digest). */
   private macMatches(req: SharedSecretRequest): boolean {
-    const want = Buffer.from(sharedSecretMac(this.deps.config.registrationSharedSecret!, req));
-    const got = Buffer.from(req.mac);
-    return got.length === want.length && timingSafeEqual(got, want);
+    return sameSecret(req.mac, sharedSecretMac(this.deps.config.registrationSharedSecret!, req));
   }
 }
 

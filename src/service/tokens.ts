@@ -1,9 +1,9 @@
-import { hash as oneShotHash } from 'node:crypto';
 import { MatrixError } from '../errors.js';
 import { MAX_TOKEN_LENGTH } from '../limits.js';
 import type { Storage } from '../storage/storage.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
+import { sha256Hex } from '../util/secrets.js';
 
 /** Who is making an authenticated request. */
 export interface Requester {
@@ -27,12 +27,6 @@ const ACCESS_PREFIX = 'tsa_';
 const REFRESH_PREFIX = 'tsr_';
 /** 32 random bytes = 256 bits, above the 128-bit floor. */
 const TOKEN_BYTES = 32;
-
-/** SHA-256 (hex) of a token: what the database stores and the cache is keyed by. */
-export function sha256Hex(value: string): string {
-  // crypto.hash (Node ≥ 20.12) is the one-shot form: no Hash object per request.
-  return oneShotHash('sha256', value, 'hex');
-}
 
 interface CacheEntry {
   requester: Requester;

@@ -1,9 +1,6 @@
+import { escapeHtml } from '../util/html.js';
 import type { ValidationPurpose } from './email-validation.js';
 import type { Mail } from './mailer.js';
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** The subject and body of a validation mail, with Synapse's default subjects. */
 export function validationMail(

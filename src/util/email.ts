@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { MatrixError } from '../errors.js';
 import { MAX_CLIENT_SECRET_LENGTH, MAX_EMAIL_LENGTH } from '../limits.js';
 
@@ -34,16 +33,4 @@ export function canonicalEmail(raw: string): string {
     !/[\s\u0000-\u001f\u007f<>]/.test(address);
   if (!ok) throw new MatrixError('M_INVALID_PARAM', 'Unable to parse email address');
   return address.toLowerCase();
-}
-
-/** SHA-256 (hex) of a secret that is stored only so. */
-export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
-}
-
-/** Whether two secrets are equal, in time that depends on neither (digests of equal length). */
-export function sameSecret(a: string, b: string): boolean {
-  const da = createHash('sha256').update(a).digest();
-  const db = createHash('sha256').update(b).digest();
-  return timingSafeEqual(da, db);
 }

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { CAPTCHA_PROVIDERS, type CaptchaProvider } from '../../config/captcha-providers.js';
 import { MatrixError } from '../../errors.js';
-import { clientPaths, defineRoute, type Route, reply } from '../route.js';
+import { clientPaths, defineRoute, htmlReply, type Route } from '../route.js';
 import { captchaPage, registrationTokenPage, type TermsPolicies, termsPage } from './fallback-pages.js';
 
 /**
@@ -25,9 +25,6 @@ const ANSWER_KEY: ReadonlyMap<string, 'response' | 'token'> = new Map([
   ['m.login.recaptcha', 'response'],
   ['m.login.registration_token', 'token'],
 ]);
-
-/** No framing by other sites (clickjacking), as Synapse sends for its HTML pages. */
-const PAGE_HEADERS = { 'x-frame-options': 'DENY', 'content-security-policy': "frame-ancestors 'none'" };
 
 function page(stage: string, params: Record<string, unknown>, session: string, provider: CaptchaProvider): string {
   switch (stage) {
@@ -56,10 +53,7 @@ export const authFallbackRoutes: Route[] = [
       }
       const stageParams = await services.registration.fallback(params.stage, query.session);
       const provider = CAPTCHA_PROVIDERS[services.config.captchaProvider];
-      return reply(200, page(params.stage, stageParams, query.session, provider), {
-        contentType: 'text/html; charset=utf-8',
-        headers: PAGE_HEADERS,
-      });
+      return htmlReply(200, page(params.stage, stageParams, query.session, provider));
     },
   ),
 

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { defineRoute, type Route, reply } from '../route.js';
+import { defineRoute, htmlReply, type Route } from '../route.js';
 
 /**
  * The terms of service (Synapse's `user_consent`): the policy pages the `m.login.terms` params
@@ -25,10 +25,6 @@ export const consentRoutes: Route[] = [
       summary: 'The terms of service (user_consent) as HTML',
       querystring: ConsentQuery,
     },
-    async ({ query, services }) =>
-      reply(200, services.consent.page(query.v, query.lang), {
-        contentType: 'text/html; charset=utf-8',
-        headers: { 'x-frame-options': 'DENY', 'content-security-policy': "frame-ancestors 'none'" },
-      }),
+    async ({ query, services }) => htmlReply(200, services.consent.page(query.v, query.lang)),
   ),
 ];

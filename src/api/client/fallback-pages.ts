@@ -1,5 +1,6 @@
 import type { CaptchaProvider } from '../../config/captcha-providers.js';
 import { MAX_REGISTRATION_TOKEN_LENGTH } from '../../limits.js';
+import { escapeHtml } from '../../util/html.js';
 
 /**
  * The HTML of the UIA fallback pages (spec: client-server API "Fallback"; routes in
@@ -7,10 +8,6 @@ import { MAX_REGISTRATION_TOKEN_LENGTH } from '../../limits.js';
  * the client it is done (`window.onAuthDone()`, else `window.opener.postMessage("authDone",
  * "*")`, as the spec asks). Values go in escaped attributes or text, never into the script text.
  */
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** The page; values go in escaped data attributes, never into the script text. */
 export function captchaPage(provider: CaptchaProvider, publicKey: string, session: string): string {

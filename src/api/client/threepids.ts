@@ -1,7 +1,8 @@
 import { Type } from 'typebox';
 import { MatrixError } from '../../errors.js';
 import { SUBMIT_TOKEN_PATHS, type ValidationPurpose } from '../../service/email-validation.js';
-import { clientPaths, defineRoute, type Route, reply } from '../route.js';
+import { escapeHtml } from '../../util/html.js';
+import { clientPaths, defineRoute, htmlReply, NO_FRAMING, type Route, reply } from '../route.js';
 
 /**
  * Email addresses (spec: client-server API, "Adding Account Administrative Contact
@@ -26,12 +27,6 @@ const SubmitTokenQuery = Type.Object({
   sid: Type.Optional(Type.String()),
 });
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-const PAGE_HEADERS = { 'x-frame-options': 'DENY', 'content-security-policy': "frame-ancestors 'none'" };
-
 function page(status: number, title: string, message: string) {
   const html = `<!DOCTYPE html>
 <html lang="en">
@@ -41,7 +36,7 @@ function page(status: number, title: string, message: string) {
 <body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body>
 </html>
 `;
-  return reply(status, html, { contentType: 'text/html; charset=utf-8', headers: PAGE_HEADERS });
+  return htmlReply(status, html);
 }
 
 const CONFIRMED: Record<ValidationPurpose, string> = {
@@ -89,7 +84,7 @@ function submitTokenRoute(purpose: ValidationPurpose): Route {
         if (!(err instanceof MatrixError)) throw err;
         return page(err.status, 'Link not valid', err.message);
       }
-      if (nextLink !== null) return reply(302, '', { headers: { location: nextLink, ...PAGE_HEADERS } });
+      if (nextLink !== null) return reply(302, '', { headers: { location: nextLink, ...NO_FRAMING } });
       return page(200, 'Email address confirmed', CONFIRMED[purpose]);
     },
   );
