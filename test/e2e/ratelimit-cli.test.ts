@@ -71,6 +71,18 @@ for (const { backend, skip } of await backendRuns()) {
       assert.match(await clear(), /^cleared [1-9][0-9]* rate-limit buckets?$/);
     });
 
+    it('a database that cannot be opened is one line naming the key, exit 1', async () => {
+      const unreachable = writeConfig(
+        db,
+        { database: { name: 'psycopg2', args: { host: '127.0.0.1', port: 1, connect_timeout: 2 } } },
+        'unreachable.yaml',
+      );
+      const proc = spawnTessera(['ratelimit', 'clear', '-c', unreachable]);
+      assert.equal((await proc.exited).code, 1);
+      assert.match(proc.stderr(), /^tessera: PostgreSQL at 127\.0\.0\.1:1 refused the connection/);
+      assert.equal(proc.stderr().trimEnd().split('\n').length, 1, proc.stderr());
+    });
+
     it('--address and --user together is a usage error (exit 2)', async () => {
       const proc = spawnTessera(['ratelimit', 'clear', '-c', config, '--address', '1.2.3.4', '--user', 'ben']);
       assert.equal((await proc.exited).code, 2);

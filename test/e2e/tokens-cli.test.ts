@@ -106,5 +106,15 @@ for (const { backend, skip } of await backendRuns()) {
       assert.match(gone.stderr, /No such registration token: cli-token/);
       assert.equal((await register('erin', 'cli-token')).body.errcode, 'M_UNAUTHORIZED');
     });
+
+    it('a mistake on the command line exits 2 (README: 2 for a bad config or flag)', async () => {
+      const unknownFlag = await tokens('list', '--bogus');
+      assert.equal(unknownFlag.code, 2, unknownFlag.stderr);
+      assert.match(unknownFlag.stderr, /unknown option '--bogus'/);
+      const badNumber = await tokens('create', '--uses-allowed', 'many');
+      assert.equal(badNumber.code, 2, badNumber.stderr);
+      const noConfig = spawnTessera(['tokens', 'list']);
+      assert.equal((await noConfig.exited).code, 2, noConfig.stderr());
+    });
   });
 }

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../config/errors.js';
+import { asciiLowerCase } from '../../util/matrix-id.js';
 import { fail } from '../common.js';
+import { usageErrorsExit2, withServices } from '../offline.js';
 
 interface ClearOptions {
   config: string;
@@ -14,7 +16,9 @@ interface ClearOptions {
  * after locking yourself out of a development server. Every process sees it at once.
  */
 export function registerRatelimit(program: Command): void {
-  const ratelimit = program.command('ratelimit').description('rate-limit buckets (README "Security")');
+  const ratelimit = usageErrorsExit2(program.command('ratelimit')).description(
+    'rate-limit buckets (README "Security")',
+  );
   ratelimit
     .command('clear')
     .description('empty rate-limit buckets: of one client address, of one user, or all')
@@ -28,24 +32,13 @@ async function clear(opts: ClearOptions): Promise<void> {
   if (opts.address !== undefined && opts.user !== undefined) {
     throw new ConfigError('give --address or --user, not both');
   }
-  const [{ loadConfigFile }, { createLogger }, { openServices }, { asciiLowerCase }] = await Promise.all([
-    import('../../config/load.js'),
-    import('../../observability/logger.js'),
-    import('../../app.js'),
-    import('../../util/matrix-id.js'),
-  ]);
-  const { config } = loadConfigFile(opts.config);
-  let key: string | null = opts.address ?? null;
-  if (opts.user !== undefined) {
-    // Login buckets are keyed by the lower-cased full user id (service/login.ts).
-    key = asciiLowerCase(opts.user.startsWith('@') ? opts.user : `@${opts.user}:${config.serverName}`);
-  }
-  const log = createLogger({ level: 'warn', format: config.logFormat, destination: process.stderr });
-  const opened = await openServices({ config, log });
-  try {
-    const n = await opened.services.rateLimiter.clear(key);
+  await withServices(opts.config, async (services, config) => {
+    let key: string | null = opts.address ?? null;
+    if (opts.user !== undefined) {
+      // Login buckets are keyed by the lower-cased full user id (service/login.ts).
+      key = asciiLowerCase(opts.user.startsWith('@') ? opts.user : `@${opts.user}:${config.serverName}`);
+    }
+    const n = await services.rateLimiter.clear(key);
     process.stdout.write(`cleared ${n} rate-limit bucket${n === 1 ? '' : 's'}${key === null ? '' : ` of ${key}`}\n`);
-  } finally {
-    await opened.close();
-  }
+  });
 }

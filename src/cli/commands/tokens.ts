@@ -6,7 +6,8 @@ import type {
   RegistrationTokenService,
   RegistrationTokenView,
 } from '../../service/registration-tokens.js';
-import { EXIT_CONFIG } from '../common.js';
+import { EXIT_CONFIG, fail } from '../common.js';
+import { UsageError, usageErrorsExit2, withServices } from '../offline.js';
 
 /**
  * `tessera tokens create|list|show|update|delete -c CONFIG`: registration tokens, acting on the
@@ -19,29 +20,12 @@ interface Common {
   json?: boolean;
 }
 
-/** A command-line value that is wrong: exit status 2, like a config problem. */
-class UsageError extends Error {}
-
 /** The token service over the config's database (no listener, no timer), closed by `fn`'s end. */
-async function withTokens<T>(configPath: string, fn: (tokens: RegistrationTokenService) => Promise<T>): Promise<T> {
-  // Loaded when the command runs: `tessera --help` does not pay for the server's modules.
-  const [{ loadConfigFile }, { createLogger }, { openServices }] = await Promise.all([
-    import('../../config/load.js'),
-    import('../../observability/logger.js'),
-    import('../../app.js'),
-  ]);
-  const { config } = loadConfigFile(configPath);
-  // Logs are for problems only, and never mixed into the output on standard output.
-  const log = createLogger({ level: 'warn', format: config.logFormat, destination: process.stderr });
-  const opened = await openServices({ config, log });
-  try {
-    return await fn(opened.services.registrationTokens);
-  } finally {
-    await opened.close();
-  }
+function withTokens<T>(configPath: string, fn: (tokens: RegistrationTokenService) => Promise<T>): Promise<T> {
+  return withServices(configPath, (services) => fn(services.registrationTokens));
 }
 
-/** A non-negative integer flag, or `unlimited` (null) when `allowUnlimited`. */
+/** A non-negative integer flag, or null for `nullWord` (e.g. `unlimited`) when one is given. */
 function integerFlag(name: string, value: string, nullWord?: string): number | null {
   if (nullWord !== undefined && value === nullWord) return null;
   if (!/^[0-9]{1,15}$/.test(value)) {
@@ -87,16 +71,16 @@ function action<A extends unknown[]>(name: string, fn: (...args: A) => Promise<v
         process.stderr.write(`tessera tokens ${name}: ${err.message}\n`);
         process.exitCode = 1;
       } else {
-        throw err;
+        fail(err); // a database that cannot be opened: one line, exit 1 (startup-errors.ts)
       }
     }
   };
 }
 
 export function registerTokens(program: Command): void {
-  const tokens = program
-    .command('tokens')
-    .description('create and manage registration tokens (registration_requires_token), in the database directly');
+  const tokens = usageErrorsExit2(program.command('tokens')).description(
+    'create and manage registration tokens (registration_requires_token), in the database directly',
+  );
   const configOption = ['-c, --config <file>', 'the config whose database holds the tokens'] as const;
 
   tokens

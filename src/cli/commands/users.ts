@@ -6,8 +6,8 @@ import { MAX_ADMIN_USER_PAGE, MAX_PASSWORD_LENGTH } from '../../limits.js';
 import { OPERATOR } from '../../service/admin-target.js';
 import { listedJson, userJson } from '../../service/admin-user-json.js';
 import { EXIT_CONFIG, fail } from '../common.js';
+import { UsageError, usageErrorsExit2, withServices } from '../offline.js';
 import { NoTerminal, Prompter, readStdinLine } from '../prompt.js';
-import { explainDatabaseError, StartupError } from '../startup-errors.js';
 import { deviceJson, userDetails, userTable } from './users-output.js';
 
 /**
@@ -16,9 +16,6 @@ import { deviceJson, userDetails, userTable } from './users-output.js';
  * admin token. A second front end on the services the HTTP admin API uses: the same checks,
  * hashing and effects (tokens and devices deleted as there).
  */
-
-/** A command line that names something wrongly: exit 2, as commander's own errors here. */
-class UsageError extends Error {}
 
 interface ConfigOption {
   config: string;
@@ -34,11 +31,10 @@ interface Context {
 const DEFAULT_LIMIT = 100;
 
 export function registerUsers(program: Command): void {
-  const users = program
-    .command('users')
-    .description('list and manage accounts in the database of a config (no running server needed)')
-    // Every mistake on the command line is exit 2 (help and --version stay 0).
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_CONFIG));
+  const users = usageErrorsExit2(program.command('users')).description(
+    'list and manage accounts in the database of a config (no running server needed)',
+  );
+
   const configOption = ['-c, --config <file>', 'the config whose database is used'] as const;
   const userArgument = ['<user>', 'a user id (@alice:example.org) or a localpart of this server (alice)'] as const;
 
@@ -123,27 +119,14 @@ function count(name: string): (value: string) => number {
 async function run(configPath: string, work: (ctx: Context) => Promise<number>): Promise<never> {
   let code: number;
   try {
-    // Loaded when the command runs: `tessera --help` does not pay for the server's modules.
-    const [{ loadConfigFile }, { createLogger }, { openServices }] = await Promise.all([
-      import('../../config/load.js'),
-      import('../../observability/logger.js'),
-      import('../../app.js'),
-    ]);
-    const { config } = loadConfigFile(configPath);
-    // Logs are for problems only, and never mixed into the output on standard output.
-    const log = createLogger({ level: 'warn', format: config.logFormat, destination: process.stderr });
-    const opened = await openServices({ config, log }).catch((err: unknown) => {
-      const message = explainDatabaseError(err, config);
-      throw message === null ? err : new StartupError(message, false, { cause: err });
-    });
     const out = (line: string) => process.stdout.write(`${line}\n`);
-    try {
-      code = await work({ services: opened.services, config, configPath, out });
-    } catch (err) {
-      code = report(err);
-    } finally {
-      await opened.close();
-    }
+    code = await withServices(configPath, async (services, config) => {
+      try {
+        return await work({ services, config, configPath, out });
+      } catch (err) {
+        return report(err);
+      }
+    });
   } catch (err) {
     fail(err);
   }
