@@ -79,7 +79,6 @@ export interface Config {
   registrationRequiresToken: boolean;
   /** Which captcha service `m.login.recaptcha` uses (config/captcha-providers.ts). */
   captchaProvider: CaptchaProviderName;
-  /** The captcha's site key and secret, from `recaptcha_*` or the `captcha:` block. */
   /**
    * Accounts of open registration wait for an admin's approval before they can log in
    * (MSC3866: Synapse's `experimental_features.msc3866`, or Tessera's `registration_requires_approval`).
@@ -87,6 +86,7 @@ export interface Config {
   registrationRequiresApproval: boolean;
   /** The terms of service (Synapse's `user_consent`), or null. */
   userConsent: UserConsent | null;
+  /** The captcha's site key and secret, from `recaptcha_*` or the `captcha:` block. */
   recaptchaPublicKey: string | null;
   recaptchaPrivateKey: string | null;
   recaptchaSiteverifyApi: string;
