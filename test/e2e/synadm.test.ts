@@ -4,33 +4,18 @@
 //
 // In CI (CI=true) a missing synadm is a failure, never a skip; `.ci/run` installs it.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { promisify } from 'node:util';
-import { stringify } from 'yaml';
 import { admin, registerAdmin } from '../helpers/admin.js';
 import { assertError, assertLoggedOut } from '../helpers/assert.js';
 import { describeEachBackend, startServer, type TestServer } from '../helpers/server.js';
+import { type Synadm, synadmFor, synadmSkip } from '../helpers/synadm.js';
 import { login, loginErrcode, registerUser, type TestUser, whoami } from '../helpers/users.js';
 
-const run = promisify(execFile);
-const SYNADM = process.env.TESSERA_TEST_SYNADM ?? '/usr/bin/synadm';
-const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
-const present = existsSync(SYNADM);
-if (!present && !IN_CI) {
-  process.stderr.write(
-    `\n!!! ${SYNADM} is missing: SKIPPING the synadm admin-client tests.\n` +
-      '!!! Install it with `apt-get install -y synadm`. In CI (CI=true) this is a failure.\n\n',
-  );
-}
-const skip = !present && !IN_CI ? `${SYNADM} is not installed (apt-get install -y synadm)` : false;
+const skip = synadmSkip();
 
 await describeEachBackend('synadm against Tessera', (backend) => {
   let s: TestServer;
-  let home: string;
+  let tool: Synadm;
   let root: TestUser;
   let alice: TestUser;
 
@@ -38,43 +23,14 @@ await describeEachBackend('synadm against Tessera', (backend) => {
     s = await startServer({ backend });
     root = await registerAdmin(s, 'root');
     alice = await registerUser(s, 'alice');
-    home = mkdtempSync(join(tmpdir(), 'tessera-synadm-'));
-    // What `synadm config` writes; `homeserver` is given, so synadm never looks up .well-known.
-    writeFileSync(
-      join(home, 'synadm.yaml'),
-      stringify({
-        user: root.userId,
-        token: root.token,
-        base_url: s.url,
-        admin_path: '/_synapse/admin',
-        matrix_path: '/_matrix',
-        timeout: 30,
-        homeserver: 'localhost',
-        server_discovery: 'well-known',
-        format: 'json',
-        ssl_verify: true,
-      }),
-    );
+    tool = synadmFor(s.url, { userId: root.userId, token: root.token });
   });
   after(async () => {
     await s?.close();
-    if (home) rmSync(home, { recursive: true, force: true });
+    tool?.cleanup();
   });
 
-  /** Run `synadm --batch -o json <args>`; returns its output and the last JSON document it printed. */
-  async function synadm(...args: string[]): Promise<{ stdout: string; json: any }> {
-    assert.ok(present, `${SYNADM} must exist in CI (apt-get install -y synadm)`);
-    const { stdout, stderr } = await run(SYNADM, ['-c', join(home, 'synadm.yaml'), '--batch', '-o', 'json', ...args], {
-      env: { ...process.env, HOME: home },
-      timeout: 60_000,
-    });
-    assert.doesNotMatch(stderr, /ERROR/, stderr);
-    const docs = stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{') || l.startsWith('['))
-      .map((l) => JSON.parse(l));
-    return { stdout, json: docs.at(-1) };
-  }
+  const synadm = (...args: string[]) => tool.run(...args);
 
   it('version: the server_version endpoint', { skip }, async () => {
     const { json } = await synadm('version');

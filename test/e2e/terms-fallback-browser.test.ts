@@ -4,25 +4,19 @@
 //
 // In CI (CI=true) a missing /usr/bin/chromium is a failure, never a skip.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { assertChallenge } from '../helpers/assert.js';
+import { browserSkip, isolatedContext, launchChromium } from '../helpers/browser.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { consentConfig, type PolicyDir, policyDir } from '../helpers/terms.js';
 
-const CHROMIUM = process.env.TESSERA_TEST_CHROMIUM ?? '/usr/bin/chromium';
-const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 const V3 = '/_matrix/client/v3/register';
 const THANKS = /Thank you\. You may now close this window/;
 const TERMS = 'm.login.terms';
 const TOKEN = 'm.login.registration_token';
 
-const present = existsSync(CHROMIUM);
-if (!present && !IN_CI) {
-  process.stderr.write(`\n!!! ${CHROMIUM} is missing: SKIPPING the browser test of the terms and token pages.\n\n`);
-}
-const skip = !present && !IN_CI ? `${CHROMIUM} is not installed (apt-get install -y chromium)` : false;
+const skip = browserSkip();
 
 describe('the terms and registration token fallback pages in a real browser (Chromium)', () => {
   let s: TestServer;
@@ -31,14 +25,10 @@ describe('the terms and registration token fallback pages in a real browser (Chr
 
   before(async () => {
     if (skip) return;
-    assert.ok(present, `${CHROMIUM} must exist in CI (apt-get install -y chromium)`);
     policies = policyDir('1.0');
     s = await startServer({ config: { registration_requires_token: true, ...consentConfig(policies.dir) } });
     await s.app.services.registrationTokens.create({ token: 'let-me-in', usesAllowed: null, expiryTime: null });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -47,13 +37,8 @@ describe('the terms and registration token fallback pages in a real browser (Chr
   });
 
   /** A context that can reach only our server. */
-  async function newContext(): Promise<BrowserContext> {
-    const context = await browser.newContext();
-    context.setDefaultTimeout(60_000);
-    await context.route('**/*', (route) =>
-      route.request().url().startsWith(s.url) ? route.continue() : route.abort(),
-    );
-    return context;
+  function newContext(): Promise<BrowserContext> {
+    return isolatedContext(browser, s.url, {});
   }
 
   /** The fallback page of `stage` with a `window.onAuthDone` hook that counts its calls. */
