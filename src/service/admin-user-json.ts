@@ -9,8 +9,9 @@ import type { AdminUserView } from './admin-users.js';
 /**
  * `GET /v2/users/<user_id>` and the answer of PUT, with Synapse's fields. `creation_ts` is in
  * seconds here and in milliseconds in the list, as Synapse answers (its docs' examples too).
- * Tessera keeps no 3PIDs, external ids, server notices or appservice data: those are empty or
- * null; `consent_version` and `consent_ts` are the terms accepted at registration.
+ * `threepids` are the email addresses bound to the account (spec "3PID"); Tessera keeps no
+ * external ids, server notices or appservice data: those are empty or null; `consent_version`
+ * and `consent_ts` are the terms accepted at registration.
  * `approved` (MSC3866) is shown always; Synapse shows it only with `experimental_features.msc3866`.
  */
 export function userJson(u: AdminUserView) {
@@ -18,7 +19,12 @@ export function userJson(u: AdminUserView) {
     name: u.user_id,
     displayname: u.displayname,
     avatar_url: u.avatar_url,
-    threepids: [],
+    threepids: u.threepids.map((t) => ({
+      medium: t.medium,
+      address: t.address,
+      added_at: Number(t.added_ts),
+      validated_at: Number(t.validated_ts),
+    })),
     external_ids: [],
     is_guest: u.is_guest === 1,
     admin: u.is_admin === 1,

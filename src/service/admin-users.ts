@@ -1,6 +1,7 @@
 import type { Config } from '../config/config.js';
 import { MatrixError } from '../errors.js';
 import { codePointLength, MAX_AVATAR_URL_LENGTH, MAX_DISPLAYNAME_LENGTH, MAX_PASSWORD_LENGTH } from '../limits.js';
+import type { UserThreepidRow } from '../storage/repos/threepids.js';
 import type { UserListQuery, UserListRow, UserPatch, UserRow } from '../storage/repos/users.js';
 import type { Storage } from '../storage/storage.js';
 import { LOCALPART_PROBLEM_TEXT, localpartProblem } from '../util/matrix-id.js';
@@ -32,7 +33,8 @@ export interface PutUserInput {
 }
 
 /** An account as the admin API shows it, with when any of its devices was last seen. */
-export type AdminUserView = UserRow & { last_seen_ts: number | null };
+/** An account with what the admin API shows beside it: when it was last seen, its addresses. */
+export type AdminUserView = UserRow & { last_seen_ts: number | null; threepids: UserThreepidRow[] };
 
 /**
  * Accounts managed by server admins (Synapse's docs/admin_api/user_admin_api.md): query, list,
@@ -56,7 +58,11 @@ export class AdminUserService {
     const row = await existingLocalUser(storage, config.serverName, userId, {
       notLocal: 'Can only look up local users',
     });
-    return { ...row, last_seen_ts: await storage.devices.lastSeenTs(userId) };
+    const [lastSeen, threepids] = await Promise.all([
+      storage.devices.lastSeenTs(userId),
+      storage.threepids.listOf(userId),
+    ]);
+    return { ...row, last_seen_ts: lastSeen, threepids };
   }
 
   /** GET /v2/users: one page, counted and cut in SQL. */

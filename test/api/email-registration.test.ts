@@ -88,6 +88,13 @@ await describeEachBackend('email: registration round trip', (backend) => {
     assert.equal(bound.address, 'alice@example.org');
     assert.equal(typeof bound.validated_at, 'number');
     assert.equal(typeof bound.added_at, 'number');
+    // Synapse's admin API shows the same address on the account.
+    await s.app.storage.users.updateAdmin('@alice:localhost', true);
+    s.app.services.tokens.forgetUser('@alice:localhost'); // the cached validation knew her as no admin
+    const shown = await s.request('GET', '/_synapse/admin/v2/users/@alice:localhost', undefined, {
+      token: done.body.access_token,
+    });
+    assert.deepEqual(shown.body.threepids, [bound], JSON.stringify(shown.body));
 
     const byEmail = await s.request('POST', LOGIN, {
       type: 'm.login.password',

@@ -22,7 +22,8 @@ export const adminUserAccountRoutes: Route[] = [
   ),
 
   // POST /_synapse/admin/v1/deactivate/<user_id>  {"erase"?}  (an empty body is allowed)
-  // - `id_server_unbind_result` is "success": Tessera has no 3PIDs to unbind.
+  // - `id_server_unbind_result` is "success": the account's addresses are unbound here, and
+  //   Tessera uses no identity server to unbind them from.
   defineRoute<'admin', typeof AnyObject, undefined, UserParams>(
     {
       method: 'POST',

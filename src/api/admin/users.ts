@@ -33,7 +33,8 @@ function noIdentifiers(body: Body, key: string, required: readonly string[]): vo
     }
     requireKeys(item as Body, required);
   }
-  if (value.length > 0) throw new MatrixError('M_INVALID_PARAM', `Tessera does not store ${key}`);
+  // Addresses are bound only when the user proves them (email validation); never set by an admin.
+  if (value.length > 0) throw new MatrixError('M_INVALID_PARAM', `Tessera does not set ${key} through the admin API`);
 }
 
 /** The body of PUT /v2/users/<user_id>, checked in Synapse's order with its messages. */
