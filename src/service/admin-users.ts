@@ -207,7 +207,7 @@ export function checkAdminPassword(password: string, message: string): void {
   }
 }
 
-function checkDisplayname(displayname: string): void {
+export function checkDisplayname(displayname: string): void {
   if (codePointLength(displayname, MAX_DISPLAYNAME_LENGTH) > MAX_DISPLAYNAME_LENGTH) {
     throw new MatrixError('M_INVALID_PARAM', `Displayname is too long (max ${MAX_DISPLAYNAME_LENGTH})`);
   }

@@ -1,11 +1,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/config.js';
 import { MatrixError } from '../errors.js';
-import { MAX_DISPLAYNAME_LENGTH } from '../limits.js';
 import type { Storage } from '../storage/storage.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import { sameSecret, sha256Hex } from '../util/secrets.js';
+import { checkAdminPassword, checkDisplayname, USER_TYPES } from './admin-users.js';
 import type { Hasher } from './passwords.js';
 import type { UserService } from './users.js';
 
@@ -13,10 +13,8 @@ import type { UserService } from './users.js';
 export const NONCE_LIFETIME_MS = 60_000;
 /** A nonce from a process whose clock runs a little ahead is still accepted. */
 const CLOCK_SKEW_MS = 5_000;
-/** Synapse refuses longer usernames and passwords here ("Invalid username" / "Invalid password"). */
-const MAX_FIELD_LENGTH = 512;
-/** Synapse's UserTypes.ALL_USER_TYPES. */
-const USER_TYPES = new Set(['support', 'bot']);
+/** Synapse refuses longer usernames here ("Invalid username"); passwords as the admin API does. */
+const MAX_USERNAME_FIELD_LENGTH = 512;
 
 const TS_BYTES = 6;
 const RANDOM_BYTES = 16;
@@ -96,16 +94,13 @@ export class SharedSecretRegistration {
   async register(req: SharedSecretRequest): Promise<SharedSecretRegistered> {
     this.assertEnabled();
     const expiresTs = this.nonceExpiry(req.nonce);
-    if (req.username.length > MAX_FIELD_LENGTH) throw new MatrixError('M_INVALID_PARAM', 'Invalid username');
-    if (req.password.length === 0 || req.password.length > MAX_FIELD_LENGTH) {
-      throw new MatrixError('M_INVALID_PARAM', 'Invalid password');
-    }
+    if (req.username.length > MAX_USERNAME_FIELD_LENGTH) throw new MatrixError('M_INVALID_PARAM', 'Invalid username');
+    // The same rules as the admin API's for what an operator sets (lengths in code points).
+    checkAdminPassword(req.password, 'Invalid password');
     if (req.userType !== null && !USER_TYPES.has(req.userType)) {
       throw new MatrixError('M_INVALID_PARAM', 'Invalid user type');
     }
-    if (req.displayName !== null && req.displayName.length > MAX_DISPLAYNAME_LENGTH) {
-      throw new MatrixError('M_INVALID_PARAM', `displayname may be at most ${MAX_DISPLAYNAME_LENGTH} characters`);
-    }
+    if (req.displayName !== null) checkDisplayname(req.displayName);
     if (!this.macMatches(req)) throw new MatrixError('M_FORBIDDEN', 'HMAC incorrect');
     if (!(await this.deps.storage.usedNonces.consume(sha256Hex(req.nonce), expiresTs))) {
       throw new MatrixError('M_UNKNOWN', 'unrecognised nonce');
