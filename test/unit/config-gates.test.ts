@@ -77,7 +77,9 @@ describe('config: approval of new accounts (MSC3866)', () => {
 describe('config: user_consent (terms of service)', () => {
   const policies = policyDir('1.0');
   after(() => policies.cleanup());
-  const block = (extra: string) => `user_consent:\n  version: "1.0"\n  template_dir: ${policies.dir}\n${extra}`;
+  // public_baseurl is set: the policy URLs are built from it (without it, a warning says so).
+  const block = (extra: string) =>
+    `public_baseurl: https://a/\nuser_consent:\n  version: "1.0"\n  template_dir: ${policies.dir}\n${extra}`;
 
   it('reads the version, the policy name and every language of the template directory', () => {
     const { config, warnings } = parse(block('  require_at_registration: true\n  policy_name: Our Terms\n'));
