@@ -50,3 +50,15 @@ export function assertDeviceDisplayName(displayName: string): void {
     );
   }
 }
+
+/**
+ * The `{deviceId}` of a path (client or admin API), refused when no device can have it (over the
+ * device-id limit of src/limits.ts): 400 M_INVALID_PARAM, Synapse's errcode for an over-long
+ * device id. Checked before anything else, so a DELETE opens no UIA session for it.
+ */
+export function pathDeviceId(deviceId: string): string {
+  if (codePointLength(deviceId, MAX_DEVICE_ID_LENGTH) > MAX_DEVICE_ID_LENGTH) {
+    throw new MatrixError('M_INVALID_PARAM', `device_id cannot be longer than ${MAX_DEVICE_ID_LENGTH} characters`);
+  }
+  return deviceId;
+}

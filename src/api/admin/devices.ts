@@ -1,8 +1,8 @@
 import { Type } from 'typebox';
 import { MAX_DELETE_DEVICES, MAX_DEVICE_ID_LENGTH } from '../../limits.js';
 import type { DeviceRow } from '../../storage/repos/devices.js';
+import { pathDeviceId } from '../../util/device-id.js';
 import { adminPath, defineRoute, type Route } from '../route.js';
-import { pathDeviceId } from './params.js';
 
 type UserParams = { userId: string };
 type DeviceParams = { userId: string; deviceId: string };

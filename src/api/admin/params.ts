@@ -1,6 +1,5 @@
 import { Type } from 'typebox';
 import { MatrixError } from '../../errors.js';
-import { codePointLength, MAX_DEVICE_ID_LENGTH } from '../../limits.js';
 
 /**
  * Reading the admin API's bodies and query strings by hand, in Synapse's order and with its
@@ -121,12 +120,4 @@ export function queryChoice<T extends string>(query: Query, name: string, allowe
     );
   }
   return value as T;
-}
-
-/** A `{deviceId}` no device can have (over the device-id limit) is 400 M_INVALID_PARAM. */
-export function pathDeviceId(deviceId: string): string {
-  if (codePointLength(deviceId, MAX_DEVICE_ID_LENGTH) > MAX_DEVICE_ID_LENGTH) {
-    throw new MatrixError('M_INVALID_PARAM', `device_id cannot be longer than ${MAX_DEVICE_ID_LENGTH} characters`);
-  }
-  return deviceId;
 }

@@ -1,7 +1,7 @@
-import { Type } from 'typebox';
 import { MatrixError } from '../../errors.js';
 import type { SharedSecretRequest } from '../../service/shared-secret-registration.js';
 import { adminPath, defineRoute, type Route } from '../route.js';
+import { AnyObject } from './params.js';
 
 /**
  * A string field as Synapse's servlet reads it: missing → 400 M_BAD_JSON "`key` must be
@@ -20,9 +20,6 @@ function optionalString(body: Record<string, unknown>, key: string): string | nu
   if (typeof value !== 'string') throw new MatrixError('M_INVALID_PARAM', `Invalid ${key}`);
   return value;
 }
-
-/** Any JSON object; its fields are checked by hand, in Synapse's order and with its messages. */
-const AnyObject = Type.Object({});
 
 /** The body of POST /_synapse/admin/v1/register, in the order Synapse checks it. */
 function parseSharedSecretBody(body: Record<string, unknown>): SharedSecretRequest {

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
-import { MatrixError } from '../../errors.js';
-import { codePointLength, MAX_DELETE_DEVICES, MAX_DEVICE_ID_LENGTH } from '../../limits.js';
+import { MAX_DELETE_DEVICES, MAX_DEVICE_ID_LENGTH } from '../../limits.js';
 import type { DeviceView } from '../../service/devices.js';
+import { pathDeviceId } from '../../util/device-id.js';
 import { clientPaths, defineRoute, type Route } from '../route.js';
 
 /** The wire form of a device; like Synapse, unknown values are sent as null. */
@@ -16,18 +16,6 @@ function deviceJson(d: DeviceView) {
 }
 
 type DeviceParams = { deviceId: string };
-
-/**
- * The `{deviceId}` of a path, refused when no device can have it (over the device-id limit of
- * src/limits.ts): 400 M_INVALID_PARAM, Synapse's errcode for an over-long device id. Checked
- * before anything else, so DELETE opens no UIA session for it.
- */
-function pathDeviceId(params: DeviceParams): string {
-  if (codePointLength(params.deviceId, MAX_DEVICE_ID_LENGTH) > MAX_DEVICE_ID_LENGTH) {
-    throw new MatrixError('M_INVALID_PARAM', `device_id cannot be longer than ${MAX_DEVICE_ID_LENGTH} characters`);
-  }
-  return params.deviceId;
-}
 
 const RenameBody = Type.Object({
   display_name: Type.Optional(Type.Union([Type.String(), Type.Null()])),
@@ -57,7 +45,7 @@ export const deviceRoutes: Route[] = [
   defineRoute<'required', undefined, undefined, DeviceParams>(
     { method: 'GET', paths: clientPaths('/devices/:deviceId', 'v3', 'r0'), auth: 'required' },
     async ({ services, requester, params }) =>
-      deviceJson(await services.devices.get(requester.userId, pathDeviceId(params))),
+      deviceJson(await services.devices.get(requester.userId, pathDeviceId(params.deviceId))),
   ),
 
   // PUT /_matrix/client/v3/devices/{deviceId}
@@ -65,7 +53,7 @@ export const deviceRoutes: Route[] = [
   defineRoute<'required', typeof RenameBody, undefined, DeviceParams>(
     { method: 'PUT', paths: clientPaths('/devices/:deviceId', 'v3', 'r0'), auth: 'required', body: RenameBody },
     async ({ services, requester, params, body }) => {
-      await services.devices.rename(requester.userId, pathDeviceId(params), body.display_name ?? null);
+      await services.devices.rename(requester.userId, pathDeviceId(params.deviceId), body.display_name ?? null);
       return {};
     },
   ),
@@ -82,7 +70,7 @@ export const deviceRoutes: Route[] = [
       bodyRequired: false,
     },
     async ({ services, requester, params, body, remoteIp }) => {
-      const deviceId = pathDeviceId(params);
+      const deviceId = pathDeviceId(params.deviceId);
       await services.devices.deleteWithAuth(
         requester,
         `DELETE /devices/${deviceId}`,
