@@ -1,9 +1,8 @@
 import type { Server } from 'node:http';
-import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ClientAddresses } from './api/client-address.js';
 import { allRoutes } from './api/routes.js';
-import { buildServer } from './api/server.js';
+import { buildServer, type HttpServer } from './api/server.js';
 import type { Config } from './config/config.js';
 import { createLogger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
@@ -37,7 +36,8 @@ export interface AppDeps {
 
 export interface App {
   config: Config;
-  server: FastifyInstance;
+  /** The HTTP front (api/server.ts) shared by every listener. */
+  http: HttpServer;
   services: Services;
   storage: Storage;
   log: Logger;
@@ -104,7 +104,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
   const { services, storage, log, clock, metrics, close: closeDatabase } = await openServices(deps);
   // Every bind address of every listener, each knowing its own listener's `x_forwarded`.
-  const [first, ...rest] = config.listeners.flatMap((l) =>
+  const addresses = config.listeners.flatMap((l) =>
     l.bindAddresses.map((host) => ({ host, port: l.port, trust: { xForwarded: l.xForwarded } })),
   );
   const http = buildServer({
@@ -113,18 +113,16 @@ export async function createApp(deps: AppDeps): Promise<App> {
     log,
     bodyLimit: config.maxRequestBodySize,
     clientAddresses: new ClientAddresses(new AddressSet(config.trustedProxies)),
-    firstListener: first?.trust ?? { xForwarded: false },
     metrics,
   });
-  const server = http.fastify;
 
   let closed = false;
-  const extraServers: Server[] = [];
+  const metricsServers: Server[] = [];
   const metricsUrls: string[] = [];
   let housekeeping: { stop(): void } | null = null;
   return {
     config,
-    server,
+    http,
     services,
     storage,
     log,
@@ -132,20 +130,15 @@ export async function createApp(deps: AppDeps): Promise<App> {
     metrics,
     async listen() {
       const urls: string[] = [];
-      if (first === undefined) return urls;
-      urls.push(await server.listen({ host: first.host, port: first.port }));
-      // Fastify listens on one address per instance; further addresses get a plain node:http
-      // server that hands requests to the same routing.
-      for (const extra of rest) {
-        const s = http.createListenerServer(extra.trust);
-        await listenOn(s, extra.port, extra.host);
-        extraServers.push(s);
-        urls.push(urlOf(extra.host, s));
+      for (const address of addresses) {
+        const s = http.createListenerServer(address.trust);
+        await listenOn(s, address.port, address.host);
+        urls.push(urlOf(address.host, s));
       }
       if (metrics !== null && deps.serveMetrics !== false) {
         const { listenForMetrics } = await import('./observability/metrics-server.js');
         const servers = await listenForMetrics(config, metrics);
-        extraServers.push(...servers.map((m) => m.server));
+        metricsServers.push(...servers.map((m) => m.server));
         metricsUrls.push(...servers.map((m) => m.url));
       }
       services.deviceActivity.start();
@@ -162,7 +155,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       closed = true;
       housekeeping?.stop();
       await Promise.all(
-        extraServers.map(
+        metricsServers.map(
           (s) =>
             new Promise<void>((r) => {
               s.close(() => r());
@@ -170,7 +163,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
             }),
         ),
       );
-      await server.close();
+      await http.close();
       // After the last request finished, before the database closes: write the last activity.
       await services.deviceActivity.stop();
       services.mailer?.close();

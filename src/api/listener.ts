@@ -1,7 +1,6 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { type ListenerTrust, tagListener } from './client-address.js';
 
 /** CORS on every response (spec: "Web Browser Clients"). */
 export const CORS_HEADERS = {
@@ -11,39 +10,8 @@ export const CORS_HEADERS = {
 };
 
 /**
- * The node:http request handler of one listener, in front of Fastify's routing:
- * - tags the request with its listener, so `x_forwarded` applies per listener;
- * - makes every body JSON whatever its Content-Type says (Synapse does not check it either):
- *   Fastify would otherwise answer 415 to a Content-Type it cannot parse (`garbage`);
- * - answers 503 with a Matrix error once the server is shutting down.
- */
-export function listenerRequestHandler(
-  next: RequestListener,
-  listener: ListenerTrust,
-  isClosing: () => boolean,
-): RequestListener {
-  return (req, res) => {
-    tagListener(req, listener);
-    req.headers['content-type'] = 'application/json';
-    if (isClosing()) {
-      const body = JSON.stringify({ errcode: 'M_UNKNOWN', error: 'Server is shutting down' });
-      res.writeHead(503, {
-        ...CORS_HEADERS,
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-        connection: 'close',
-      });
-      res.end(body);
-      return;
-    }
-    next(req, res);
-  };
-}
-
-/**
- * A node:http server for one listener. Every listener's server is made here, Fastify's own
- * included (its `serverFactory`), so all behave alike: Fastify's keep-alive timeout (72 s, longer
- * than the usual load balancer's idle timeout) and node's default bound on receiving a whole
+ * A node:http server for one listener. Every listener's server is made here, so all behave
+ * alike: a keep-alive timeout of 72 s (longer than the usual load balancer's idle timeout) and node's default bound on receiving a whole
  * request (300 s), after which `clientError` answers 408.
  */
 export function createListenerServer(handler: RequestListener): Server {
@@ -56,7 +24,7 @@ export function createListenerServer(handler: RequestListener): Server {
 /**
  * Node's `clientError`: a request that never reached routing (malformed request line or
  * headers, headers over node's size limit, a request not fully received within node's
- * `requestTimeout`). Answered with a Matrix error instead of Fastify's or node's own body.
+ * `requestTimeout`). Answered with a Matrix error instead of node's own body.
  */
 export function clientErrorHandler(log: Logger): (err: NodeJS.ErrnoException, socket: Duplex) => void {
   return (err, socket) => {

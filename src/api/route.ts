@@ -96,7 +96,7 @@ type StaticOr<S, D> = S extends TSchema ? Static<S> : D;
 
 /**
  * Declare an endpoint: its method, all path aliases, whether it needs a token, and its body
- * and query schemas (TypeBox, validated by Fastify's Ajv without type coercion). One wrapper
+ * and query schemas (TypeBox, compiled by api/validation.ts, no type coercion). One wrapper
  * extracts the token and validates before the handler runs (like Conduit's `Ruma<T>`).
  */
 export function defineRoute<

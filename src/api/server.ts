@@ -1,31 +1,19 @@
-import type { Server } from 'node:http';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  LogController,
-} from 'fastify';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import { parse as parseQuery } from 'node:querystring';
 import type { Logger } from 'pino';
 import { MatrixError, UiaChallenge } from '../errors.js';
-import { MAX_DEVICE_ID_LENGTH } from '../limits.js';
-import { redactUrl, requestLogger } from '../observability/logger.js';
+import { redactUrl } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { RequestLog } from '../observability/request-log.js';
 import type { Services } from '../service/index.js';
-import type { ClientAddresses, ListenerTrust } from './client-address.js';
+import { type ClientAddresses, type ListenerTrust, tagListener } from './client-address.js';
 import { checkParameters, parseJsonBody } from './json-body.js';
-import { CORS_HEADERS, clientErrorHandler, createListenerServer, listenerRequestHandler } from './listener.js';
+import { CORS_HEADERS, clientErrorHandler, createListenerServer } from './listener.js';
+import { ClientGone, readBody } from './request-body.js';
 import { extractToken, requireRequester } from './requester.js';
 import type { Route, RouteReply } from './route.js';
-
-/**
- * Longest path parameter. The router counts the decoded parameter in UTF-16 units; a device id
- * of MAX_DEVICE_ID_LENGTH characters takes at most two units per character, so every id the
- * server accepts can be addressed as `/devices/{deviceId}` (src/util/device-id.ts). Longer
- * parameters are 400 M_INVALID_PARAM instead of Fastify's own 414 body.
- */
-const MAX_PARAM_LENGTH = 3 * MAX_DEVICE_ID_LENGTH;
+import { type RouteMatch, Router, WRONG_METHOD } from './router.js';
+import { validator } from './validation.js';
 
 export interface ServerOptions {
   services: Services;
@@ -34,243 +22,228 @@ export interface ServerOptions {
   bodyLimit: number;
   /** Resolves each request's client address (per listener, `trusted_proxies`). */
   clientAddresses: ClientAddresses;
-  /** The listener Fastify itself listens on (the first address of the first listener). */
-  firstListener: ListenerTrust;
   /** Counts every answered request when metrics are on (observability/metrics.ts). */
   metrics?: Metrics | null;
 }
 
 export interface HttpServer {
-  fastify: FastifyInstance;
-  /** A node:http server for one more listener, handing its requests to Fastify's routing. */
+  /** The node:http request handler for requests arriving on `listener`. */
+  requestHandler(listener: ListenerTrust): RequestListener;
+  /** A node:http server for one listener address; every listener's server shares the routing. */
   createListenerServer(listener: ListenerTrust): Server;
+  /**
+   * Stop: requests still in flight finish, their replies close their connections, later
+   * requests on open connections get 503. Resolves when no request is in flight.
+   */
+  close(): Promise<void>;
 }
 
-/** One log line per request, after the reply, with credentials in the URL hidden. */
-class OneLinePerRequest extends LogController {
-  private readonly log: Logger;
-  constructor(
-    log: Logger,
-    private readonly clientAddresses: ClientAddresses,
-    private readonly metrics: Metrics | null,
-  ) {
-    super();
-    this.log = requestLogger(log);
-  }
-  override incomingRequest(): void {}
-  override routeNotFound(): void {}
-  override requestCompleted(_error: unknown, req: FastifyRequest, rep: FastifyReply): void {
-    this.metrics?.request(req.method, req.routeOptions.url ?? 'unmatched', rep.statusCode, rep.elapsedTime / 1000);
-    if (!this.log.isLevelEnabled('info')) return;
-    this.log.info(
-      {
-        reqId: req.id,
-        method: req.method,
-        url: redactUrl(req.url),
-        status: rep.statusCode,
-        ms: Math.round(rep.elapsedTime * 100) / 100,
-        ip: this.clientAddresses.of(req.raw),
-      },
-      'request',
-    );
-  }
+/** What the server needs of a route, prepared once: its validators and flags. */
+interface Endpoint {
+  route: Route;
+  checkBody: ((value: unknown) => void) | null;
+  checkQuery: ((value: unknown) => void) | null;
 }
 
-/** Compile a route pattern (`/devices/:deviceId`) to a regex, for the 405-vs-404 decision. */
-function patternRegex(path: string): RegExp {
-  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z]+/g, '[^/]+');
-  return new RegExp(`^${escaped}$`);
-}
+const JSON_TYPE = 'application/json; charset=utf-8';
+const TEXT_TYPE = 'text/plain; charset=utf-8';
+/** CORS headers as node's flat header list, prepended to every reply. */
+const CORS_LIST: string[] = Object.entries(CORS_HEADERS).flat();
+const EMPTY_QUERY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+/** Methods whose requests may carry a body Tessera reads (GET and HEAD bodies are ignored). */
+const BODY_METHODS = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
 
-/** Build the Fastify instance: parsing, validation, errors, CORS, request logs and routes. */
+/**
+ * Tessera's HTTP front: node:http, the route table (api/routes.ts), JSON bodies, validation,
+ * the token check, Matrix errors, CORS, one log line and the metrics of each request. Built on
+ * node:http directly: whoami, the request every client makes most, is then close to a bare
+ * node:http server (`npm run bench`).
+ */
 export function buildServer(opts: ServerOptions): HttpServer {
-  const { services, log, clientAddresses } = opts;
-  let closing = false;
-  const isClosing = () => closing;
+  const { services, log, clientAddresses, bodyLimit } = opts;
+  const metrics = opts.metrics ?? null;
+  const requestLog = new RequestLog(log);
+  const router = new Router(opts.routes);
+  const endpoints = new Map<Route, Endpoint>();
+  for (const route of opts.routes) {
+    endpoints.set(route, {
+      route,
+      checkBody: route.body === null ? null : validator(route.body, 'body'),
+      checkQuery: route.querystring === null ? null : validator(route.querystring, 'query'),
+    });
+  }
   const onClientError = clientErrorHandler(log);
-  const app = Fastify({
-    loggerInstance: log as FastifyBaseLogger,
-    logController: new OneLinePerRequest(log, clientAddresses, opts.metrics ?? null),
-    bodyLimit: opts.bodyLimit,
-    // The client address is computed per listener (client-address.ts), never by Fastify's
-    // instance-wide `trustProxy`. Fastify's own server gets the same front handler as the others.
-    serverFactory: (handler) => createListenerServer(listenerRequestHandler(handler, opts.firstListener, isClosing)),
-    clientErrorHandler: onClientError,
-    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
-    // Instead of Fastify's own bodies for a path it cannot decode or a parameter over maxParamLength.
-    frameworkErrors: (error, _req, rep) => {
-      const err =
-        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-          ? new MatrixError('M_INVALID_PARAM', 'Path parameter too long')
-          : new MatrixError('M_INVALID_PARAM', 'Path is not valid percent-encoded UTF-8');
-      return finish(rep).code(err.status).send(err.toJSON());
-    },
-    // No type coercion: `{"type": 5}` must fail, not become "5".
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-    // The front handler answers 503 itself once closing, with a Matrix body (listener.ts).
-    return503OnClosing: false,
-    // No per-request child logger: with redaction configured, pino's child() costs ~5 µs, a
-    // tenth of a whoami (bench/). Request lines carry `reqId` explicitly instead.
-    childLoggerFactory: (logger) => logger,
-  });
+  let closing = false;
+  let inFlight = 0;
+  let idle: (() => void) | null = null;
+  let requestCount = 0;
 
-  // Headers every reply gets; set where replies are made (handlers, not-found, errors) rather
-  // than in per-request hooks, which cost measurable time on the token-check hot path.
-  function finish(rep: FastifyReply): FastifyReply {
-    rep.headers(CORS_HEADERS);
+  function send(
+    res: ServerResponse,
+    status: number,
+    body: string | undefined,
+    contentType: string | null,
+    extra: readonly string[] | null,
+  ): void {
+    const headers = extra === null ? CORS_LIST.slice() : CORS_LIST.concat(extra);
+    if (body !== undefined) headers.push('content-type', contentType ?? JSON_TYPE);
+    headers.push('content-length', body === undefined ? '0' : String(Buffer.byteLength(body)));
     // A request still in flight at shutdown ends its connection with its reply; otherwise the
     // client's keep-alive socket would hold `close()` open until its keep-alive timeout.
-    if (closing) rep.header('connection', 'close');
-    return rep;
-  }
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
-
-  // Matrix bodies are JSON whatever the Content-Type says (listener.ts sets it for every
-  // request). Invalid UTF-8 or JSON → M_NOT_JSON; too deep, NUL or unpaired surrogates →
-  // M_BAD_JSON (json-body.ts); an empty body is `undefined` and decided per route.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
-    let parsed: unknown;
-    try {
-      parsed = parseJsonBody(body);
-    } catch (err) {
-      return done(err as Error, undefined);
-    }
-    done(null, parsed);
-  });
-
-  // OPTIONS on any path succeeds without running an endpoint.
-  app.route({ method: 'OPTIONS', url: '*', handler: async (_req, rep) => finish(rep).code(204).send() });
-
-  const patterns: { regex: RegExp; method: string }[] = [];
-  for (const route of opts.routes) {
-    for (const path of route.paths) {
-      patterns.push({ regex: patternRegex(path), method: route.method });
-      // Nor can NUL or unpaired surrogates come in through path parameters or a validated query.
-      const checkParams = path.includes(':');
-      const checkQuery = route.querystring !== null;
-      app.route({
-        method: route.method,
-        url: path,
-        schema: {
-          ...(route.body && { body: route.body }),
-          ...(route.querystring && { querystring: route.querystring }),
-        },
-        ...(route.body !== null && {
-          preValidation: async (req: FastifyRequest) => {
-            if (req.body === undefined) {
-              if (route.bodyRequired) throw new MatrixError('M_NOT_JSON', 'Content not JSON.');
-              req.body = {};
-            }
-          },
-        }),
-        handler: async (req, rep) => {
-          if (checkParams) checkParameters(req.params);
-          if (checkQuery) checkParameters(req.query);
-          let requester = null;
-          const remoteIp = clientAddresses.of(req.raw);
-          if (route.auth !== 'none') {
-            const token = extractToken(req.headers.authorization, req.query);
-            if (route.auth !== 'optional' || token !== null) {
-              // Cache hit: no await, no microtask hop (measurable on whoami; bench/).
-              requester =
-                (token !== null && services.tokens.peek(token)) || (await requireRequester(services.tokens, token));
-              // Synapse records the client address and User-Agent of every authenticated
-              // request; in memory here, written in batches (service/device-activity.ts).
-              services.deviceActivity.seen(requester, remoteIp, req.headers['user-agent'], services.clock.now());
-            }
-            // Synapse's admin API: only server admins, refused before the handler can change anything.
-            if (route.auth === 'admin' && requester?.isAdmin !== true) {
-              throw new MatrixError('M_FORBIDDEN', 'You are not a server admin');
-            }
-          }
-          let result = route.handler({
-            body: req.body ?? {},
-            query: req.query ?? {},
-            params: req.params ?? {},
-            requester,
-            remoteIp,
-            services,
-            headers: req.headers,
-          });
-          if (result instanceof Promise) result = await result;
-          if (typeof result === 'object' && result !== null && (result as { kind?: unknown }).kind === 'reply') {
-            const r = result as RouteReply;
-            if (r.headers) rep.headers(r.headers);
-            if (r.contentType) rep.type(r.contentType);
-            return finish(rep).code(r.status).send(r.body);
-          }
-          return finish(rep).code(200).send(result);
-        },
-      });
-    }
+    if (closing) headers.push('connection', 'close');
+    res.writeHead(status, headers);
+    res.end(body);
   }
 
-  app.setNotFoundHandler(async (req, rep) => {
-    // E3 (spec v1.6, MSC3743): unknown path → 404; known path, other method → 405.
-    const path = req.url.split('?')[0] ?? '';
-    const known = patterns.some((p) => p.regex.test(path));
-    const err = known
-      ? new MatrixError('M_UNRECOGNIZED', 'Unrecognized request', {}, 405)
-      : new MatrixError('M_UNRECOGNIZED', 'Unrecognized request');
-    return finish(rep).code(err.status).send(err.toJSON());
-  });
-
-  app.setErrorHandler(async (error: FastifyError | Error, req: FastifyRequest, rep: FastifyReply) => {
-    finish(rep);
-    if (error instanceof UiaChallenge) return rep.code(401).send(error.body);
-    const matrix = toMatrixError(error);
-    if (matrix !== null) {
+  function sendError(res: ServerResponse, err: unknown, req: IncomingMessage, reqId: string): void {
+    if (err instanceof UiaChallenge) {
+      send(res, 401, JSON.stringify(err.body), null, null);
+    } else if (err instanceof MatrixError) {
       // Spec "Rate limiting" (v1.10): a 429 SHOULD carry Retry-After in seconds.
-      const retryMs = matrix.extra.retry_after_ms;
-      if (typeof retryMs === 'number') rep.header('retry-after', String(Math.ceil(retryMs / 1000)));
-      return rep.code(matrix.status).send(matrix.toJSON());
+      const retryMs = err.extra.retry_after_ms;
+      const extra = typeof retryMs === 'number' ? ['retry-after', String(Math.ceil(retryMs / 1000))] : null;
+      send(res, err.status, JSON.stringify(err.toJSON()), null, extra);
+    } else {
+      log.error({ err, reqId, url: redactUrl(req.url ?? '') }, 'internal error');
+      send(res, 500, JSON.stringify({ errcode: 'M_UNKNOWN', error: 'Internal server error' }), null, null);
     }
-    req.log.error({ err: error, reqId: req.id, url: redactUrl(req.url) }, 'internal error');
-    return rep.code(500).send({ errcode: 'M_UNKNOWN', error: 'Internal server error' });
-  });
+  }
 
+  /** A handler's result: a RouteReply as it says, any other value as 200 JSON. */
+  function sendResult(res: ServerResponse, result: unknown): void {
+    if (typeof result !== 'object' || result === null || (result as { kind?: unknown }).kind !== 'reply') {
+      send(res, 200, JSON.stringify(result), null, null);
+      return;
+    }
+    const r = result as RouteReply;
+    const extra = r.headers === undefined ? null : Object.entries(r.headers).flat();
+    const text = typeof r.body === 'string';
+    const body =
+      r.body === undefined || r.body === null ? undefined : text ? (r.body as string) : JSON.stringify(r.body);
+    const noBody = r.status === 204 || r.status === 304;
+    send(res, r.status, noBody ? undefined : body, r.contentType ?? (text ? TEXT_TYPE : null), extra);
+  }
+
+  async function run(
+    endpoint: Endpoint,
+    match: RouteMatch,
+    req: IncomingMessage,
+    res: ServerResponse,
+    query: Record<string, unknown>,
+  ): Promise<void> {
+    const { route } = endpoint;
+    let body: unknown;
+    if (BODY_METHODS.has(req.method ?? '')) {
+      // Matrix bodies are JSON whatever the Content-Type says (Synapse does not check it either).
+      // Invalid UTF-8 or JSON → M_NOT_JSON; too deep, NUL or unpaired surrogates → M_BAD_JSON
+      // (json-body.ts); an empty body is decided per route.
+      body = parseJsonBody(await readBody(req, bodyLimit));
+    }
+    if (endpoint.checkBody !== null) {
+      if (body === undefined) {
+        if (route.bodyRequired) throw new MatrixError('M_NOT_JSON', 'Content not JSON.');
+        body = {};
+      }
+      endpoint.checkBody(body);
+    }
+    if (endpoint.checkQuery !== null) endpoint.checkQuery(query);
+    // Nor can NUL or unpaired surrogates come in through path parameters or a validated query.
+    if (match.pattern.includes(':')) checkParameters(match.params);
+    if (endpoint.checkQuery !== null) checkParameters(query);
+    let requester = null;
+    const remoteIp = clientAddresses.of(req);
+    if (route.auth !== 'none') {
+      const token = extractToken(req.headers.authorization, query);
+      if (route.auth !== 'optional' || token !== null) {
+        // Cache hit: no await, no microtask hop (measurable on whoami; bench/).
+        requester = (token !== null && services.tokens.peek(token)) || (await requireRequester(services.tokens, token));
+        // Synapse records the client address and User-Agent of every authenticated
+        // request; in memory here, written in batches (service/device-activity.ts).
+        services.deviceActivity.seen(requester, remoteIp, req.headers['user-agent'], services.clock.now());
+      }
+      // Synapse's admin API: only server admins, refused before the handler can change anything.
+      if (route.auth === 'admin' && requester?.isAdmin !== true) {
+        throw new MatrixError('M_FORBIDDEN', 'You are not a server admin');
+      }
+    }
+    let result = route.handler({
+      body: body ?? {},
+      query,
+      params: match.params,
+      requester,
+      remoteIp,
+      services,
+      headers: req.headers,
+    });
+    if (result instanceof Promise) result = await result;
+    sendResult(res, result);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, listener: ListenerTrust): Promise<void> {
+    const started = performance.now();
+    const reqId = `req-${(++requestCount).toString(36)}`;
+    tagListener(req, listener);
+    const url = req.url ?? '/';
+    const method = req.method ?? 'GET';
+    let pattern: string | null = null;
+    inFlight++;
+    try {
+      if (closing) {
+        send(res, 503, JSON.stringify({ errcode: 'M_UNKNOWN', error: 'Server is shutting down' }), null, null);
+        return;
+      }
+      // OPTIONS on any path succeeds without running an endpoint (CORS preflight).
+      if (method === 'OPTIONS') {
+        send(res, 204, undefined, null, null);
+        return;
+      }
+      const q = url.indexOf('?');
+      const path = q === -1 ? url : url.slice(0, q);
+      const match = router.find(method, path);
+      if (match === null || match === WRONG_METHOD) {
+        // Spec v1.6 (MSC3743): unknown path → 404; known path, other method → 405.
+        throw new MatrixError('M_UNRECOGNIZED', 'Unrecognized request', {}, match === null ? 404 : 405);
+      }
+      pattern = match.pattern;
+      const query = q === -1 ? EMPTY_QUERY : (parseQuery(url.slice(q + 1)) as Record<string, unknown>);
+      await run(endpoints.get(match.route)!, match, req, res, query);
+    } catch (err) {
+      if (err instanceof ClientGone || res.headersSent) res.destroy();
+      else sendError(res, err, req, reqId);
+    } finally {
+      const ms = performance.now() - started;
+      metrics?.request(method, pattern ?? 'unmatched', res.statusCode, ms / 1000);
+      requestLog.write(reqId, method, url, res.statusCode, ms, clientAddresses.of(req));
+      if (--inFlight === 0 && idle !== null) idle();
+    }
+  }
+
+  const servers = new Set<Server>();
+  const requestHandler =
+    (listener: ListenerTrust): RequestListener =>
+    (req, res) =>
+      void handle(req, res, listener);
   return {
-    fastify: app,
+    requestHandler,
     createListenerServer(listener) {
-      const server = createListenerServer(
-        listenerRequestHandler((req, res) => app.routing(req, res), listener, isClosing),
-      );
+      const server = createListenerServer(requestHandler(listener));
       server.on('clientError', onClientError);
+      servers.add(server);
       return server;
     },
+    async close() {
+      closing = true;
+      await Promise.all(
+        [...servers].map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              if (!s.listening) return resolve();
+              s.close(() => resolve());
+              s.closeIdleConnections();
+            }),
+        ),
+      );
+      if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
+    },
   };
-}
-
-/** Map framework and validation errors to Matrix errors; null for unexpected ones (→ 500). */
-function toMatrixError(error: FastifyError | Error): MatrixError | null {
-  if (error instanceof MatrixError) return error;
-  const fe = error as FastifyError;
-  if (fe.validation && fe.validation.length > 0) {
-    const first = fe.validation[0]!;
-    const where = fe.validationContext === 'querystring' ? 'query parameter' : 'JSON key';
-    if (first.keyword === 'required') {
-      const key = String((first.params as { missingProperty?: unknown }).missingProperty ?? '');
-      return new MatrixError('M_MISSING_PARAM', `Missing ${where}: ${key}`);
-    }
-    const path = first.instancePath.replace(/^\//, '').replaceAll('/', '.');
-    if (path === '' && first.keyword === 'type' && fe.validationContext === 'body') {
-      return new MatrixError('M_BAD_JSON', 'Content must be a JSON object.');
-    }
-    const errcode = fe.validationContext === 'querystring' ? 'M_INVALID_PARAM' : 'M_BAD_JSON';
-    return new MatrixError(errcode, `${path || where} ${first.message ?? 'is invalid'}`);
-  }
-  switch (fe.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new MatrixError('M_TOO_LARGE', 'Request body too large');
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new MatrixError('M_NOT_JSON', 'Content not JSON.');
-  }
-  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return new MatrixError('M_UNKNOWN', fe.message, {}, fe.statusCode);
-  }
-  return null;
 }

@@ -55,15 +55,6 @@ export function createLogger(opts: LoggerOptions): Logger {
 }
 
 /**
- * The logger for the one line per request: its fields are set by the server (the URL through
- * `redactUrl`), never taken from a request, so it skips the redaction of `createLogger`, which
- * costs more than a whoami on every line it inspects.
- */
-export function requestLogger(log: Logger): Logger {
-  return log.child({}, { redact: [] });
-}
-
-/**
  * Query parameters whose values are credentials: the spec's `access_token` query parameter,
  * the UIA `session` of the fallback page (spec: "Fallback"), 3PID validation's `client_secret`
  * and `sid`, SSO's `loginToken`, and anything named like a token or password.

@@ -152,10 +152,12 @@ async function openPostgres(
         return await migrate(db, 'postgres', rows[0]?.schema);
       } catch (err) {
         // Kysely's migrator introspects every schema of the database (has_schema_privilege on
-        // each), which fails with 3F000 "schema … does not exist" when another schema is dropped
-        // at that moment (another tenant, or parallel test runs). Nothing was migrated: retry.
+        // each, then their tables' columns), which fails with 3F000 "schema … does not exist",
+        // 42P01 or 42703 when another schema is dropped at that moment (another tenant, or
+        // parallel test runs). Before any migration ran nothing was changed: retry.
         const code = ((err as Error).cause as { code?: unknown } | undefined)?.code;
-        if (code !== '3F000' || attempt >= 5) throw err;
+        const beforeAnyMigration = err instanceof MigrationError && err.migration === null;
+        if (!beforeAnyMigration || !INTROSPECTION_RACES.has(String(code)) || attempt >= 5) throw err;
         await new Promise((r) => setTimeout(r, 50 * attempt));
       }
     }
@@ -189,10 +191,24 @@ export async function migrate(db: Kysely<Database>, dialect: Dialect, migrationT
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? String(error)}`, {
-      cause: error,
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? null;
+    throw new MigrationError(failed, error);
+  }
+}
+
+/** PostgreSQL errors of Kysely's introspection racing a schema dropped elsewhere (see migrateHere). */
+const INTROSPECTION_RACES = new Set(['3F000', '42P01', '42703']);
+
+/** A failed migration; `migration` is null when it failed before running any (Kysely's own checks). */
+export class MigrationError extends Error {
+  constructor(
+    readonly migration: string | null,
+    cause: unknown,
+  ) {
+    super(`database migration ${migration ?? 'unknown'} failed: ${(cause as Error).message ?? String(cause)}`, {
+      cause,
     });
+    this.name = 'MigrationError';
   }
 }
 

@@ -3,9 +3,14 @@ import { createServer } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { ClientAddresses } from '../../src/api/client-address.js';
 import { MAX_JSON_DEPTH, nestingExceeds } from '../../src/api/json-body.js';
-import { clientErrorHandler, listenerRequestHandler } from '../../src/api/listener.js';
+import { clientErrorHandler } from '../../src/api/listener.js';
+import { defineRoute } from '../../src/api/route.js';
+import { buildServer } from '../../src/api/server.js';
 import { createLogger } from '../../src/observability/logger.js';
+import type { Services } from '../../src/service/index.js';
+import { AddressSet } from '../../src/util/address-set.js';
 import { assertError } from '../helpers/assert.js';
 import { describeEachBackend, startServer, type TestServer } from '../helpers/server.js';
 import { passwordAuth, registerUser, type TestUser } from '../helpers/users.js';
@@ -229,19 +234,26 @@ describe('replies made outside routing', () => {
   });
 
   it('answers 503 with a Matrix body once the server is shutting down', async () => {
-    const server = createServer(
-      listenerRequestHandler(
-        () => assert.fail('routing must not run'),
-        { xForwarded: false },
-        () => true,
-      ),
-    );
+    const log = createLogger({ level: 'silent', format: 'json' });
+    const http = buildServer({
+      services: {} as Services,
+      routes: [
+        defineRoute({ method: 'GET', paths: ['/ping'], auth: 'none' }, () => assert.fail('routing must not run')),
+      ],
+      log,
+      bodyLimit: 1000,
+      clientAddresses: new ClientAddresses(new AddressSet([])),
+    });
+    await http.close();
+    // A request that still reaches the handler (a connection kept open) is answered, not routed.
+    const server = createServer(http.requestHandler({ xForwarded: false }));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const { port } = server.address() as AddressInfo;
-      const res = await fetch(`http://127.0.0.1:${port}/_matrix/client/versions`);
+      const res = await fetch(`http://127.0.0.1:${port}/ping`);
       assert.equal(res.status, 503);
       assert.equal(res.headers.get('access-control-allow-origin'), '*');
+      assert.equal(res.headers.get('connection'), 'close');
       assert.equal(((await res.json()) as { errcode: string }).errcode, 'M_UNKNOWN');
     } finally {
       server.close();

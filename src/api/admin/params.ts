@@ -4,7 +4,7 @@ import { MatrixError } from '../../errors.js';
 /**
  * Reading the admin API's bodies and query strings by hand, in Synapse's order and with its
  * messages (synapse/http/servlet.py, synapse/rest/admin/). Bodies are any JSON object at the
- * schema level; query values arrive as strings (Fastify does no coercion here), or as a list
+ * schema level; query values arrive as strings (nothing is coerced; api/validation.ts), or as a list
  * when a name is repeated, of which the first counts (as `parse_string` does).
  */
 
