@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import { type DestinationStream, type Logger, pino } from 'pino';
-import { build as prettyStream } from 'pino-pretty';
 
 export interface LoggerOptions {
   level: string;
@@ -42,6 +42,8 @@ export function createLogger(opts: LoggerOptions): Logger {
       ignore: 'pid,hostname',
     };
     if (opts.destination !== undefined) {
+      // Loaded only for this format: pino-pretty and its dependencies cost a start ~20 ms.
+      const { build: prettyStream } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
       return pino(base, prettyStream({ ...pretty, destination: opts.destination as NodeJS.WritableStream }));
     }
     return pino({ ...base, transport: { target: 'pino-pretty', options: pretty } });

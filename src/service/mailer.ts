@@ -1,4 +1,4 @@
-import { createTransport } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { EmailConfig } from '../config/config.js';
 
 /** One mail: plain text and HTML of the same message. */
@@ -23,22 +23,30 @@ export interface Mailer {
  * and `require_transport_security` refuses to send without it. Certificates are verified.
  */
 export function createSmtpMailer(config: EmailConfig): Mailer {
-  const transport = createTransport({
-    host: config.smtpHost,
-    port: config.smtpPort,
-    secure: config.forceTls,
-    requireTLS: config.requireTransportSecurity,
-    ignoreTLS: !config.enableTls && !config.forceTls,
-    ...(config.smtpUser !== null && { auth: { user: config.smtpUser, pass: config.smtpPass ?? '' } }),
-    // Bounded waits: a request waiting for its mail never hangs on an unresponsive server.
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 20_000,
-  });
+  // nodemailer is loaded with the first mail, not at start (it is most of the server's code).
+  let transport: Promise<Transporter> | null = null;
+  const open = async (): Promise<Transporter> => {
+    const { createTransport } = await import('nodemailer');
+    return createTransport({
+      host: config.smtpHost,
+      port: config.smtpPort,
+      secure: config.forceTls,
+      requireTLS: config.requireTransportSecurity,
+      ignoreTLS: !config.enableTls && !config.forceTls,
+      ...(config.smtpUser !== null && { auth: { user: config.smtpUser, pass: config.smtpPass ?? '' } }),
+      // Bounded waits: a request waiting for its mail never hangs on an unresponsive server.
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 20_000,
+    });
+  };
   return {
     async send(mail) {
-      await transport.sendMail({ from: config.notifFrom, ...mail });
+      transport ??= open();
+      await (await transport).sendMail({ from: config.notifFrom, ...mail });
     },
-    close: () => transport.close(),
+    close: () => {
+      void transport?.then((t) => t.close()).catch(() => {});
+    },
   };
 }

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { ConfigError } from '../../config/errors.js';
 import { generateConfigYaml } from '../../config/generate.js';
-import { ConfigError } from '../../config/load.js';
 import { isServerName } from '../../util/matrix-id.js';
 import { fail } from '../common.js';
 
