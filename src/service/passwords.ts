@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { MatrixError } from '../errors.js';
 import { noTelemetry, type Telemetry } from './telemetry.js';
 
@@ -99,17 +100,32 @@ export function createArgon2Hasher(params: Argon2Params): Hasher {
 const QUEUE_FULL_RETRY_AFTER_MS = 1000;
 
 /**
+ * How many hashes run at once by default: one per CPU core, at most libuv's thread pool
+ * (UV_THREADPOOL_SIZE, default 4), where @node-rs/argon2 runs them. More at once would not
+ * finish sooner (argon2id is CPU-bound), but each holds its `memory_kib` (19 MiB by default)
+ * and would take the pool threads that file system and DNS work need.
+ */
+export function defaultHashingConcurrency(): number {
+  const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  return Math.max(1, Math.min(availableParallelism(), pool));
+}
+
+/**
  * `inner` with at most `maxQueue` hashes and verifications running or waiting at once (per
- * process). One more is refused at once with 429 M_LIMIT_EXCEEDED and `retry_after_ms`,
- * instead of waiting in an unbounded line (libuv runs only a few at a time) while memory and
- * latency grow: login, registration, re-authentication and password change alike.
+ * process), of which at most `concurrency` run while the rest wait in order. One more than
+ * `maxQueue` is refused at once with 429 M_LIMIT_EXCEEDED and `retry_after_ms`, instead of
+ * waiting in an unbounded line while memory and latency grow: login, registration,
+ * re-authentication and password change alike.
  */
 export function createBoundedHasher(
   inner: Hasher,
   maxQueue: number,
   telemetry: Pick<Telemetry, 'passwordHashing' | 'rateLimited'> = noTelemetry,
+  concurrency = defaultHashingConcurrency(),
 ): Hasher {
   let inFlight = 0;
+  let running = 0;
+  const waiting: (() => void)[] = [];
   const bounded = async <T>(work: () => Promise<T>): Promise<T> => {
     if (inFlight >= maxQueue) {
       telemetry.rateLimited('password_hashing.max_queue');
@@ -120,7 +136,14 @@ export function createBoundedHasher(
     inFlight++;
     const started = performance.now();
     try {
-      return await work();
+      if (running >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
+      running++;
+      try {
+        return await work();
+      } finally {
+        running--;
+        waiting.shift()?.();
+      }
     } finally {
       inFlight--;
       telemetry.passwordHashing((performance.now() - started) / 1000, inFlight);

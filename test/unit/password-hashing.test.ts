@@ -30,7 +30,7 @@ describe('password hashing', () => {
 
   it('a bounded hasher runs at most N calls at once and refuses the rest with 429 and retry_after_ms', async () => {
     const gated = gatedHasher();
-    const bounded = createBoundedHasher(gated.hasher, 3);
+    const bounded = createBoundedHasher(gated.hasher, 3, undefined, 3);
     const calls = [bounded.hash('a'), bounded.verify('fake$b', 'b'), bounded.verifyDummy('c')];
     const refused = await Promise.allSettled([bounded.hash('d'), bounded.verify('x', 'y'), bounded.verifyDummy('z')]);
     for (const r of refused) {
@@ -49,5 +49,19 @@ describe('password hashing', () => {
     gated.release();
     assert.equal(await next, 'fake$e');
     assert.equal(gated.stats().maxRunning, 3);
+  });
+
+  it('runs at most `concurrency` at once; the others wait their turn instead of being refused', async () => {
+    const gated = gatedHasher();
+    const bounded = createBoundedHasher(gated.hasher, 10, undefined, 2);
+    const calls = ['a', 'b', 'c', 'd', 'e'].map((p) => bounded.hash(p));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(gated.stats().calls, 2, 'two run, three wait');
+    for (let i = 0; i < 5; i++) {
+      gated.release();
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.deepEqual(await Promise.all(calls), ['fake$a', 'fake$b', 'fake$c', 'fake$d', 'fake$e']);
+    assert.equal(gated.stats().maxRunning, 2);
   });
 });
