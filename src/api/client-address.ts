@@ -7,15 +7,6 @@ export interface ListenerTrust {
   xForwarded: boolean;
 }
 
-const LISTENER = Symbol('tessera.listener');
-const ADDRESS = Symbol('tessera.clientAddress');
-type Tagged = IncomingMessage & { [LISTENER]?: ListenerTrust; [ADDRESS]?: string };
-
-/** Record which listener a request arrived on; done by each listener's request handler. */
-export function tagListener(raw: IncomingMessage, listener: ListenerTrust): void {
-  (raw as Tagged)[LISTENER] = listener;
-}
-
 /**
  * The address of the client a request comes from, used for rate limits, captcha checks and logs.
  *
@@ -31,19 +22,14 @@ export function tagListener(raw: IncomingMessage, listener: ListenerTrust): void
 export class ClientAddresses {
   constructor(private readonly trustedProxies: AddressSet) {}
 
-  /** The client address of a request (computed once, then cached on the request). */
-  of(raw: IncomingMessage): string {
-    const tagged = raw as Tagged;
-    const cached = tagged[ADDRESS];
-    if (cached !== undefined) return cached;
+  /** The client address of a request arriving on `listener`. */
+  of(raw: IncomingMessage, listener: ListenerTrust): string {
     const header = raw.headers['x-forwarded-for'];
-    const address = this.resolve(
+    return this.resolve(
       raw.socket.remoteAddress ?? '',
       Array.isArray(header) ? header.join(',') : header,
-      tagged[LISTENER]?.xForwarded ?? false,
+      listener.xForwarded,
     );
-    tagged[ADDRESS] = address;
-    return address;
   }
 
   resolve(peerAddress: string, forwardedFor: string | undefined, xForwarded: boolean): string {

@@ -29,7 +29,8 @@ interface ParamPattern {
   byMethod: Map<string, Route>;
 }
 
-const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+/** The parameters of a path without any (one shared object). */
+export const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /**
  * The route table as a lookup. Paths without parameters are one map lookup on the raw path (the

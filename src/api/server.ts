@@ -4,15 +4,16 @@ import type { Logger } from 'pino';
 import { MatrixError, UiaChallenge } from '../errors.js';
 import { redactUrl } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { RequestLog } from '../observability/request-log.js';
+import { RequestLog, requestId } from '../observability/request-log.js';
 import type { Services } from '../service/index.js';
-import { type ClientAddresses, type ListenerTrust, tagListener } from './client-address.js';
+import type { Requester } from '../service/tokens.js';
+import type { ClientAddresses, ListenerTrust } from './client-address.js';
 import { checkParameters, parseJsonBody } from './json-body.js';
 import { CORS_HEADERS, clientErrorHandler, createListenerServer } from './listener.js';
 import { ClientGone, readBody } from './request-body.js';
 import { extractToken, requireRequester } from './requester.js';
 import type { Route, RouteReply } from './route.js';
-import { type RouteMatch, Router, WRONG_METHOD } from './router.js';
+import { NO_PARAMS, type RouteMatch, Router, WRONG_METHOD } from './router.js';
 import { validator } from './validation.js';
 
 export interface ServerOptions {
@@ -36,6 +37,20 @@ export interface HttpServer {
    * requests on open connections get 503. Resolves when no request is in flight.
    */
   close(): Promise<void>;
+}
+
+/** One request in flight: what the reply, the log line and the metrics need of it. */
+interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  started: number;
+  /** The request's number in this process (the log's `reqId`). */
+  n: number;
+  method: string;
+  url: string;
+  /** The route's declared path once found (the metrics' label). */
+  pattern: string | null;
+  remoteIp: string;
 }
 
 /** What the server needs of a route, prepared once: its validators and flags. */
@@ -95,7 +110,8 @@ export function buildServer(opts: ServerOptions): HttpServer {
     res.end(body);
   }
 
-  function sendError(res: ServerResponse, err: unknown, req: IncomingMessage, reqId: string): void {
+  function sendError(x: Exchange, err: unknown): void {
+    const { res } = x;
     if (err instanceof UiaChallenge) {
       send(res, 401, JSON.stringify(err.body), null, null);
     } else if (err instanceof MatrixError) {
@@ -104,7 +120,7 @@ export function buildServer(opts: ServerOptions): HttpServer {
       const extra = typeof retryMs === 'number' ? ['retry-after', String(Math.ceil(retryMs / 1000))] : null;
       send(res, err.status, JSON.stringify(err.toJSON()), null, extra);
     } else {
-      log.error({ err, reqId, url: redactUrl(req.url ?? '') }, 'internal error');
+      log.error({ err, reqId: requestId(x.n), url: redactUrl(x.url) }, 'internal error');
       send(res, 500, JSON.stringify({ errcode: 'M_UNKNOWN', error: 'Internal server error' }), null, null);
     }
   }
@@ -124,21 +140,35 @@ export function buildServer(opts: ServerOptions): HttpServer {
     send(res, r.status, noBody ? undefined : body, r.contentType ?? (text ? TEXT_TYPE : null), extra);
   }
 
-  async function run(
+  /**
+   * One request from routing to reply. Written without `async` so that a request needing no
+   * I/O (whoami with a cached token) is answered in the same turn, with no promise or
+   * microtask; only a body to read, a token to look up or an asynchronous handler continue later.
+   */
+  function run(
+    x: Exchange,
     endpoint: Endpoint,
     match: RouteMatch,
-    req: IncomingMessage,
-    res: ServerResponse,
     query: Record<string, unknown>,
-  ): Promise<void> {
-    const { route } = endpoint;
-    let body: unknown;
-    if (BODY_METHODS.has(req.method ?? '')) {
+  ): Promise<void> | undefined {
+    if (BODY_METHODS.has(x.method)) {
       // Matrix bodies are JSON whatever the Content-Type says (Synapse does not check it either).
       // Invalid UTF-8 or JSON → M_NOT_JSON; too deep, NUL or unpaired surrogates → M_BAD_JSON
       // (json-body.ts); an empty body is decided per route.
-      body = parseJsonBody(await readBody(req, bodyLimit));
+      return readBody(x.req, bodyLimit).then((raw) => authorize(x, endpoint, match, query, parseJsonBody(raw)));
     }
+    return authorize(x, endpoint, match, query, undefined);
+  }
+
+  function authorize(
+    x: Exchange,
+    endpoint: Endpoint,
+    match: RouteMatch,
+    query: Record<string, unknown>,
+    received: unknown,
+  ): Promise<void> | undefined {
+    const { route } = endpoint;
+    let body = received;
     if (endpoint.checkBody !== null) {
       if (body === undefined) {
         if (route.bodyRequired) throw new MatrixError('M_NOT_JSON', 'Content not JSON.');
@@ -146,83 +176,124 @@ export function buildServer(opts: ServerOptions): HttpServer {
       }
       endpoint.checkBody(body);
     }
-    if (endpoint.checkQuery !== null) endpoint.checkQuery(query);
-    // Nor can NUL or unpaired surrogates come in through path parameters or a validated query.
-    if (match.pattern.includes(':')) checkParameters(match.params);
-    if (endpoint.checkQuery !== null) checkParameters(query);
-    let requester = null;
-    const remoteIp = clientAddresses.of(req);
-    if (route.auth !== 'none') {
-      const token = extractToken(req.headers.authorization, query);
-      if (route.auth !== 'optional' || token !== null) {
-        // Cache hit: no await, no microtask hop (measurable on whoami; bench/).
-        requester = (token !== null && services.tokens.peek(token)) || (await requireRequester(services.tokens, token));
-        // Synapse records the client address and User-Agent of every authenticated
-        // request; in memory here, written in batches (service/device-activity.ts).
-        services.deviceActivity.seen(requester, remoteIp, req.headers['user-agent'], services.clock.now());
-      }
-      // Synapse's admin API: only server admins, refused before the handler can change anything.
-      if (route.auth === 'admin' && requester?.isAdmin !== true) {
-        throw new MatrixError('M_FORBIDDEN', 'You are not a server admin');
-      }
+    if (endpoint.checkQuery !== null) {
+      endpoint.checkQuery(query);
+      checkParameters(query);
     }
-    let result = route.handler({
-      body: body ?? {},
-      query,
-      params: match.params,
-      requester,
-      remoteIp,
-      services,
-      headers: req.headers,
-    });
-    if (result instanceof Promise) result = await result;
-    sendResult(res, result);
+    // Nor can NUL or unpaired surrogates come in through path parameters or a validated query.
+    if (match.params !== NO_PARAMS) checkParameters(match.params);
+    const call = (requester: Requester | null) => respond(x, route, body ?? {}, query, match.params, requester);
+    if (route.auth === 'none') return call(null);
+    const token = extractToken(x.req.headers.authorization, query);
+    if (route.auth === 'optional' && token === null) return call(null);
+    // A cached token is answered at once; otherwise the database is asked.
+    const cached = token !== null ? services.tokens.peek(token) : null;
+    if (cached !== null) return call(admit(x, route, cached));
+    return requireRequester(services.tokens, token).then((requester) => call(admit(x, route, requester)));
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, listener: ListenerTrust): Promise<void> {
-    const started = performance.now();
-    const reqId = `req-${(++requestCount).toString(36)}`;
-    tagListener(req, listener);
-    const url = req.url ?? '/';
-    const method = req.method ?? 'GET';
-    let pattern: string | null = null;
+  /** Record the device's activity; the admin API only for server admins (before its handler runs). */
+  function admit(x: Exchange, route: Route, requester: Requester): Requester {
+    // Synapse records the client address and User-Agent of every authenticated request; in
+    // memory here, written in batches (service/device-activity.ts).
+    services.deviceActivity.seen(requester, x.remoteIp, x.req.headers['user-agent'], services.clock.now());
+    if (route.auth === 'admin' && !requester.isAdmin)
+      throw new MatrixError('M_FORBIDDEN', 'You are not a server admin');
+    return requester;
+  }
+
+  function respond(
+    x: Exchange,
+    route: Route,
+    body: unknown,
+    query: Record<string, unknown>,
+    params: Record<string, string>,
+    requester: Requester | null,
+  ): Promise<void> | undefined {
+    const result = route.handler({
+      body,
+      query,
+      params,
+      requester,
+      remoteIp: x.remoteIp,
+      services,
+      headers: x.req.headers,
+    });
+    if (result instanceof Promise) return result.then((r) => sendResult(x.res, r));
+    sendResult(x.res, result);
+    return undefined;
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse, listener: ListenerTrust): void {
+    const x: Exchange = {
+      req,
+      res,
+      started: performance.now(),
+      n: ++requestCount,
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      pattern: null,
+      remoteIp: clientAddresses.of(req, listener),
+    };
     inFlight++;
+    let pending: Promise<void> | undefined;
     try {
-      if (closing) {
-        send(res, 503, JSON.stringify({ errcode: 'M_UNKNOWN', error: 'Server is shutting down' }), null, null);
-        return;
-      }
-      // OPTIONS on any path succeeds without running an endpoint (CORS preflight).
-      if (method === 'OPTIONS') {
-        send(res, 204, undefined, null, null);
-        return;
-      }
-      const q = url.indexOf('?');
-      const path = q === -1 ? url : url.slice(0, q);
-      const match = router.find(method, path);
-      if (match === null || match === WRONG_METHOD) {
-        // Spec v1.6 (MSC3743): unknown path → 404; known path, other method → 405.
-        throw new MatrixError('M_UNRECOGNIZED', 'Unrecognized request', {}, match === null ? 404 : 405);
-      }
-      pattern = match.pattern;
-      const query = q === -1 ? EMPTY_QUERY : (parseQuery(url.slice(q + 1)) as Record<string, unknown>);
-      await run(endpoints.get(match.route)!, match, req, res, query);
+      pending = route(x);
     } catch (err) {
-      if (err instanceof ClientGone || res.headersSent) res.destroy();
-      else sendError(res, err, req, reqId);
-    } finally {
-      const ms = performance.now() - started;
-      metrics?.request(method, pattern ?? 'unmatched', res.statusCode, ms / 1000);
-      requestLog.write(reqId, method, url, res.statusCode, ms, clientAddresses.of(req));
-      if (--inFlight === 0 && idle !== null) idle();
+      fail(x, err);
     }
+    if (pending === undefined) finish(x);
+    else
+      pending.then(
+        () => finish(x),
+        (err: unknown) => {
+          fail(x, err);
+          finish(x);
+        },
+      );
+  }
+
+  function route(x: Exchange): Promise<void> | undefined {
+    const { res, method, url } = x;
+    if (closing) {
+      send(res, 503, JSON.stringify({ errcode: 'M_UNKNOWN', error: 'Server is shutting down' }), null, null);
+      return undefined;
+    }
+    // OPTIONS on any path succeeds without running an endpoint (CORS preflight).
+    if (method === 'OPTIONS') {
+      send(res, 204, undefined, null, null);
+      return undefined;
+    }
+    const q = url.indexOf('?');
+    const match = router.find(method, q === -1 ? url : url.slice(0, q));
+    if (match === null || match === WRONG_METHOD) {
+      // Spec v1.6 (MSC3743): unknown path → 404; known path, other method → 405.
+      throw new MatrixError('M_UNRECOGNIZED', 'Unrecognized request', {}, match === null ? 404 : 405);
+    }
+    x.pattern = match.pattern;
+    const query = q === -1 ? EMPTY_QUERY : (parseQuery(url.slice(q + 1)) as Record<string, unknown>);
+    return run(x, endpoints.get(match.route)!, match, query);
+  }
+
+  function fail(x: Exchange, err: unknown): void {
+    if (err instanceof ClientGone || x.res.headersSent) x.res.destroy();
+    else sendError(x, err);
+  }
+
+  /** After the reply: metrics, the request's log line, and the shutdown's wait for in-flight requests. */
+  function finish(x: Exchange): void {
+    const ms = performance.now() - x.started;
+    const status = x.res.statusCode;
+    metrics?.request(x.method, x.pattern ?? 'unmatched', status, ms / 1000);
+    requestLog.write(x.n, x.method, x.url, status, ms, x.remoteIp);
+    if (--inFlight === 0 && idle !== null) idle();
   }
 
   const servers = new Set<Server>();
   const requestHandler =
     (listener: ListenerTrust): RequestListener =>
     (req, res) =>
-      void handle(req, res, listener);
+      handle(req, res, listener);
   return {
     requestHandler,
     createListenerServer(listener) {

@@ -28,8 +28,10 @@ export class RequestLog {
     this.bindings = typeof bindings === 'string' ? bindings : '';
   }
 
-  write(reqId: string, method: string, url: string, status: number, ms: number, ip: string): void {
+  /** The line of request number `n` (its `reqId`), unless the level leaves out info. */
+  write(n: number, method: string, url: string, status: number, ms: number, ip: string): void {
     if (!this.log.isLevelEnabled('info')) return;
+    const reqId = requestId(n);
     const rounded = Math.round(ms * 100) / 100;
     if (this.stream === null) {
       this.log.info({ reqId, method, url: redactUrl(url), status, ms: rounded, ip }, 'request');
@@ -41,4 +43,9 @@ export class RequestLog {
         `"msg":"request"}\n`,
     );
   }
+}
+
+/** `req-1`, `req-2` … `req-a` …: the request's number in this process, as Fastify numbered them. */
+export function requestId(n: number): string {
+  return `req-${n.toString(36)}`;
 }
