@@ -3,8 +3,8 @@
 // `tessera` bin run. Resolving and compiling a few hundred small modules is most of a start-up;
 // one file per lazily loaded part is not. Left out of the bundle, loaded from node_modules:
 // the native addons (better-sqlite3, @node-rs/argon2) and pg, which storage/open.ts and
-// service/passwords.ts load only when needed; pino and pino-pretty, whose transports run files
-// of their own in worker threads.
+// service/passwords.ts load only when needed; pino-pretty, loaded for the pretty log format only.
+// pino is bundled: Tessera uses no pino transport (whose worker threads load files by path).
 import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
@@ -22,7 +22,7 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: 'linked',
-  external: ['better-sqlite3', '@node-rs/argon2', 'pg', 'pg-native', 'pino', 'pino-pretty'],
+  external: ['better-sqlite3', '@node-rs/argon2', 'pg', 'pg-native', 'pino-pretty'],
   // Bundled CommonJS packages call require() for node's own modules.
   banner: {
     js: "import { createRequire as __tesseraRequire } from 'node:module'; const require = __tesseraRequire(import.meta.url);",

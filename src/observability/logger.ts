@@ -41,12 +41,12 @@ export function createLogger(opts: LoggerOptions): Logger {
       translateTime: 'SYS:HH:MM:ss.l',
       ignore: 'pid,hostname',
     };
-    if (opts.destination !== undefined) {
-      // Loaded only for this format: pino-pretty and its dependencies cost a start ~20 ms.
-      const { build: prettyStream } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
-      return pino(base, prettyStream({ ...pretty, destination: opts.destination as NodeJS.WritableStream }));
-    }
-    return pino({ ...base, transport: { target: 'pino-pretty', options: pretty } });
+    // Loaded only for this format: pino-pretty and its dependencies cost a start ~20 ms. It
+    // formats in this thread (the format is for a person reading along, not for a busy server),
+    // so pino needs no transport, no worker thread, and can be bundled (scripts/bundle.mjs).
+    const { build: prettyStream } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+    const destination = (opts.destination as NodeJS.WritableStream | undefined) ?? 1;
+    return pino(base, prettyStream({ ...pretty, destination }));
   }
   if (opts.destination !== undefined) return pino(base, opts.destination);
   // Standard output written asynchronously: while one write(2) is under way the next lines
