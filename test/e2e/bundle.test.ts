@@ -68,4 +68,44 @@ describe('the bundled command line (npm start)', () => {
     const who = await call(url, 'GET', '/_matrix/client/v3/account/whoami', undefined, reg.body.access_token);
     assert.equal(who.body.user_id, '@bundled:localhost');
   });
+
+  it('log_format: pretty writes readable lines (request lines included), without colour codes into a pipe', async () => {
+    await server?.stop();
+    const config = join(dir, 'pretty.yaml');
+    writeFileSync(
+      config,
+      stringify({
+        server_name: 'localhost',
+        listeners: [{ port: 0, bind_addresses: ['127.0.0.1'] }],
+        database: { name: 'sqlite3', args: { database: join(dir, 'pretty.db') } },
+        log_format: 'pretty',
+      }),
+    );
+    server = spawnNode([join(REPO, OUT, 'tessera.js'), 'start', '--config', config], dir);
+    const s = server;
+    const listening = async () => {
+      for (let i = 0; i < 600; i++) {
+        const line = s.lines.find((l) => l.includes('Tessera is listening'));
+        const url = /http:\/\/127\.0\.0\.1:\d+/.exec(s.lines.join('\n'))?.[0];
+        if (line !== undefined && url !== undefined) return url;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`not listening: ${s.lines.join('\n')}${s.stderr()}`);
+    };
+    const url = await listening();
+    const versions = await call(url, 'GET', '/_matrix/client/versions');
+    assert.equal(versions.status, 200);
+    for (let i = 0; i < 100 && !s.lines.some((l) => l.includes('/_matrix/client/versions')); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // pino-pretty: `[time] INFO: request` with the fields indented below it.
+    const at = s.lines.findIndex((l) => l.includes('url: "/_matrix/client/versions"'));
+    assert.ok(at > 0, s.lines.join('\n'));
+    assert.ok(
+      s.lines.slice(0, at).some((l) => /INFO.*: request$/.test(l)),
+      s.lines.join('\n'),
+    );
+    assert.ok(!s.lines.some((l) => l.startsWith('{')), 'no JSON lines');
+    assert.ok(!s.lines.some((l) => l.includes('\u001b[')), 'no colour codes');
+  });
 });
