@@ -1,9 +1,10 @@
 // `npm run bench`: Tessera against a bare node:http server, in one run, one table.
 //
 // whoami is driven by wrk (`-t1 -c32`, 2 s warm-up then --duration seconds measured) with the
-// server pinned to CPU 0 and wrk to CPU 1: a bare node:http server answering the same JSON, then
+// server pinned to CPU 0 and wrk to CPU 1: a bare node:http server answering the same JSON, and
 // Tessera with the request log off (log_level warn), on (info, JSON lines into a file, as a
-// service manager would collect them) and with metrics on. Register and login are driven by wrk
+// service manager would collect them) and with metrics on, all four running, measured in turn
+// for --rounds rounds (default 3); each row is that server's median round. Register and login are driven by wrk
 // too (a Lua script numbers the usernames), with Tessera allowed both CPUs: argon2id runs on
 // libuv's thread pool. Then: RSS idle after start and peak under 300 concurrent registrations,
 // spawn → first 200 on /_matrix/client/versions on the existing database, and `tessera --help`.
@@ -12,7 +13,7 @@
 //
 // Options: --postgres (TESSERA_TEST_POSTGRES, own schema, dropped after), --workers N,
 // --duration S (measured seconds per row, default 5), --only whoami,register,login,start,
-// --starts N (start-up runs, default 5), --profile DIR (V8 CPU profile of the log-off Tessera;
+// --starts N (start-up runs, default 5), --rounds N (whoami rounds), --profile DIR (V8 CPU profile of the log-off Tessera;
 // read it with bench/profile-summary.ts), --scale [--accounts 10000,1000000] (bench/scale.ts instead).
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,7 +42,7 @@ import { hasWrk, runWrk, type WrkRun, writeScripts } from './wrk.js';
 const CONNECTIONS = 32;
 const PEAK_CONNECTIONS = 300;
 const WARMUP_S = 2;
-const HARD_DEADLINE_MS = 240_000;
+const HARD_DEADLINE_MS = 480_000;
 const PASSWORD = 'bench-password-1';
 const GOALS = { whoamiOff: 0.7, whoamiOn: 0.5, perSecond: 105, startMs: 300, helpMs: 200, idleMb: 80, peakMb: 160 };
 
@@ -53,6 +54,7 @@ const { values: opts } = parseArgs({
     profile: { type: 'string' },
     only: { type: 'string', default: 'whoami,register,login,start' },
     starts: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
     scale: { type: 'boolean', default: false },
     accounts: { type: 'string', default: '10000,1000000' },
   },
@@ -69,6 +71,8 @@ if (!(DURATION_S > 0 && DURATION_S <= 30)) throw new Error('--duration must be b
 const workers = opts.workers === undefined ? 1 : Number(opts.workers);
 if (!Number.isInteger(workers) || workers < 1) throw new Error('--workers must be a positive integer');
 const STARTS = Number(opts.starts);
+const ROUNDS = Number(opts.rounds);
+if (!(Number.isInteger(ROUNDS) && ROUNDS >= 1)) throw new Error('--rounds must be a positive integer');
 const only = new Set(opts.only.split(','));
 if (!hasWrk) throw new Error('wrk is not installed (Debian/Ubuntu: apt-get install wrk)');
 
@@ -188,6 +192,29 @@ async function post(url: string, body: unknown): Promise<{ status: number; body:
 
 const rps = (r: Row) => Number.parseFloat(r.result);
 
+const WHOAMI_PATH = '/_matrix/client/v3/account/whoami';
+
+/** Register the bench user on a server: its Authorization header and whoami's exact reply. */
+async function benchUser(base: string): Promise<{ auth: Record<string, string>; whoBody: string }> {
+  const reg = await post(`${base}/_matrix/client/v3/register`, {
+    username: 'bench',
+    password: PASSWORD,
+    auth: { type: 'm.login.dummy' },
+  });
+  if (reg.status !== 200) throw new Error(`could not register the bench user: ${JSON.stringify(reg.body)}`);
+  const auth = { authorization: `Bearer ${reg.body.access_token as string}` };
+  const who = await fetch(base + WHOAMI_PATH, { headers: auth });
+  const whoBody = await who.text();
+  if (who.status !== 200) throw new Error(`whoami failed: ${who.status} ${whoBody}`);
+  return { auth, whoBody };
+}
+
+/** The round with the median CPU per request (the middle one; the lower middle of an even count). */
+function medianRow(rounds: Row[]): Row {
+  const sorted = [...rounds].sort((a, b) => (a.cpuUsPerReq ?? Infinity) - (b.cpuUsPerReq ?? Infinity));
+  return { ...sorted[Math.floor((sorted.length - 1) / 2)]! };
+}
+
 async function main(): Promise<number> {
   const machineCpus = availableParallelism(); // before pinning narrows this process's affinity
   const load0 = loadavg();
@@ -200,41 +227,66 @@ async function main(): Promise<number> {
 
   const off = await startTessera('off', serverCpu);
   const pid = off.child.pid!;
-  const reg = await post(`${off.base}/_matrix/client/v3/register`, {
-    username: 'bench',
-    password: PASSWORD,
-    auth: { type: 'm.login.dummy' },
-  });
-  if (reg.status !== 200) throw new Error(`could not register the bench user: ${JSON.stringify(reg.body)}`);
-  const auth = { authorization: `Bearer ${reg.body.access_token as string}` };
-  const whoamiPath = '/_matrix/client/v3/account/whoami';
-  const who = await fetch(off.base + whoamiPath, { headers: auth });
-  const whoBody = await who.text();
-  if (who.status !== 200) throw new Error(`whoami failed: ${who.status} ${whoBody}`);
+  const { auth, whoBody } = await benchUser(off.base);
   // Idle: start-up garbage collected the way a quiet server's would be, nothing in flight.
   await new Promise((r) => setTimeout(r, 3000));
   const idleKib = statusKib(pid, 'VmRSS');
 
-  const whoami = (base: string) => (_phase: string) => ({
-    url: base + whoamiPath,
+  const whoami = (base: string, headers: Record<string, string>) => (_phase: string) => ({
+    url: base + WHOAMI_PATH,
     connections: CONNECTIONS,
     durationS: DURATION_S,
     script: scripts.report,
-    headers: auth,
+    headers,
     cpu: wrkCpu,
   });
   let bareRow: Row | null = null;
   if (only.has('whoami')) {
+    // Every whoami server runs at once (the Tessera ones on the same database), each pinned to the same CPU and idle but for its own
+    // rows; the rounds go bare, off, on, metrics, bare, off … and each server's row is its median
+    // round by CPU per request, so a neighbour busy for a while shifts all of them alike.
     const barePort = await freePort();
     const bare = spawnNode(['--import', 'tsx', 'bench/bare-server.ts', String(barePort), whoBody], serverCpu);
     children.push(bare);
     await waitReady(`http://127.0.0.1:${barePort}/`, bare);
-    bareRow = await measure('GET whoami', 'bare node:http', bare.pid!, whoami(`http://127.0.0.1:${barePort}`));
-    rows.push(bareRow);
+    const on = await startTessera('on', serverCpu);
+    const metrics = await startTessera('metrics', serverCpu);
+    const servers = [
+      { name: 'bare node:http', pid: bare.pid!, base: `http://127.0.0.1:${barePort}`, auth, goal: null },
+      { name: 'tessera, log off', pid, base: off.base, auth, goal: GOALS.whoamiOff },
+      {
+        name: 'tessera, log on (JSON)',
+        pid: on.child.pid!,
+        base: on.base,
+        auth,
+        goal: GOALS.whoamiOn,
+      },
+      {
+        name: 'tessera, log off, metrics on',
+        pid: metrics.child.pid!,
+        base: metrics.base,
+        auth,
+        goal: null,
+      },
+    ];
+    const measured = servers.map(() => [] as Row[]);
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [i, sv] of servers.entries()) {
+        const row = await measure('GET whoami', `${sv.name} (round ${round})`, sv.pid, whoami(sv.base, sv.auth));
+        process.stderr.write(`    ${fmt(row.cpuUsPerReq ?? Number.NaN)} µs/req, ${row.result}\n`);
+        measured[i]!.push(row);
+      }
+    }
+    for (const [i, sv] of servers.entries()) {
+      const row = medianRow(measured[i]!);
+      row.server = ROUNDS > 1 ? `${sv.name}, median of ${ROUNDS}` : sv.name;
+      rows.push(row);
+      if (i === 0) bareRow = row;
+      if (sv.goal !== null) ratioRows.push([row, sv.goal]);
+    }
     await stop({ child: bare, base: '', configPath: '' });
-    const t = await measure('GET whoami', 'tessera, log off', pid, whoami(off.base));
-    rows.push(t);
-    ratioRows.push([t, GOALS.whoamiOff]);
+    await stop(on);
+    await stop(metrics);
   }
 
   // Register and login: argon2id on libuv's pool, so the server may use both CPUs.
@@ -286,16 +338,6 @@ async function main(): Promise<number> {
   }
   await stop(off);
 
-  if (only.has('whoami')) {
-    const on = await startTessera('on', serverCpu);
-    const t = await measure('GET whoami', 'tessera, log on (JSON)', on.child.pid!, whoami(on.base));
-    rows.push(t);
-    ratioRows.push([t, GOALS.whoamiOn]);
-    await stop(on);
-    const m = await startTessera('metrics', serverCpu);
-    rows.push(await measure('GET whoami', 'tessera, log off, metrics on', m.child.pid!, whoami(m.base)));
-    await stop(m);
-  }
   if (bareRow !== null) {
     // Judged on CPU per request (bare's / Tessera's), the figure neighbours barely move; the
     // req/s ratio is shown too, but on a busy machine it says more about the neighbours.

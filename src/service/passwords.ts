@@ -121,7 +121,7 @@ export function createBoundedHasher(
   inner: Hasher,
   maxQueue: number,
   telemetry: Pick<Telemetry, 'passwordHashing' | 'rateLimited'> = noTelemetry,
-  concurrency = defaultHashingConcurrency(),
+  concurrency: () => number = defaultHashingConcurrency,
 ): Hasher {
   let inFlight = 0;
   let running = 0;
@@ -136,7 +136,8 @@ export function createBoundedHasher(
     inFlight++;
     const started = performance.now();
     try {
-      if (running >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
+      // Asked each time (one system call): the CPUs this process may use can change while it runs.
+      if (running >= concurrency()) await new Promise<void>((resolve) => waiting.push(resolve));
       running++;
       try {
         return await work();

@@ -30,7 +30,7 @@ describe('password hashing', () => {
 
   it('a bounded hasher runs at most N calls at once and refuses the rest with 429 and retry_after_ms', async () => {
     const gated = gatedHasher();
-    const bounded = createBoundedHasher(gated.hasher, 3, undefined, 3);
+    const bounded = createBoundedHasher(gated.hasher, 3, undefined, () => 3);
     const calls = [bounded.hash('a'), bounded.verify('fake$b', 'b'), bounded.verifyDummy('c')];
     const refused = await Promise.allSettled([bounded.hash('d'), bounded.verify('x', 'y'), bounded.verifyDummy('z')]);
     for (const r of refused) {
@@ -53,7 +53,7 @@ describe('password hashing', () => {
 
   it('runs at most `concurrency` at once; the others wait their turn instead of being refused', async () => {
     const gated = gatedHasher();
-    const bounded = createBoundedHasher(gated.hasher, 10, undefined, 2);
+    const bounded = createBoundedHasher(gated.hasher, 10, undefined, () => 2);
     const calls = ['a', 'b', 'c', 'd', 'e'].map((p) => bounded.hash(p));
     await new Promise((r) => setImmediate(r));
     assert.equal(gated.stats().calls, 2, 'two run, three wait');
