@@ -261,6 +261,7 @@ export function buildServer(opts: ServerOptions): HttpServer {
     }
     // OPTIONS on any path succeeds without running an endpoint (CORS preflight).
     if (method === 'OPTIONS') {
+      x.pattern = '*';
       send(res, 204, undefined, null, null);
       return undefined;
     }

@@ -52,7 +52,7 @@ export function unknownKeys(schema: unknown, value: unknown, path = ''): string[
 
 /**
  * One line for the first invalid value: `listeners[0].port: must be integer`. Unions get a
- * readable summary (the allowed values, or the duration syntax) instead of Ajv's "anyOf".
+ * readable summary (the allowed values, or the duration syntax) instead of a bare "anyOf".
  */
 export function describeSchemaError(errors: readonly SchemaError[]): string {
   const first = errors.find((e) => e.keyword !== 'anyOf') ?? errors[0];

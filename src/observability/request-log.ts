@@ -45,7 +45,7 @@ export class RequestLog {
   }
 }
 
-/** `req-1`, `req-2` … `req-a` …: the request's number in this process, as Fastify numbered them. */
+/** `req-1`, `req-2` … `req-a` …: the request's number in this process, in base 36. */
 export function requestId(n: number): string {
   return `req-${n.toString(36)}`;
 }
