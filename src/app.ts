@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { ClientAddresses } from './api/client-address.js';
+import { closeServer } from './api/listener.js';
 import { allRoutes } from './api/routes.js';
 import { buildServer, type HttpServer } from './api/server.js';
 import type { Config } from './config/config.js';
@@ -154,15 +155,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       if (closed) return;
       closed = true;
       housekeeping?.stop();
-      await Promise.all(
-        metricsServers.map(
-          (s) =>
-            new Promise<void>((r) => {
-              s.close(() => r());
-              s.closeIdleConnections();
-            }),
-        ),
-      );
+      await Promise.all(metricsServers.map(closeServer));
       await http.close();
       // After the last request finished, before the database closes: write the last activity.
       await services.deviceActivity.stop();

@@ -22,6 +22,18 @@ export function createListenerServer(handler: RequestListener): Server {
 }
 
 /**
+ * Stop a server: no new connections, idle keep-alive connections closed now, the others when
+ * their reply is done. Resolves once every connection is closed.
+ */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+/**
  * Node's `clientError`: a request that never reached routing (malformed request line or
  * headers, headers over node's size limit, a request not fully received within node's
  * `requestTimeout`). Answered with a Matrix error instead of node's own body.

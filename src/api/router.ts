@@ -8,7 +8,7 @@ import type { Route } from './route.js';
  * accepts can be addressed as `/devices/{deviceId}` (src/util/device-id.ts). Longer parameters
  * are 400 M_INVALID_PARAM.
  */
-export const MAX_PARAM_LENGTH = 3 * MAX_DEVICE_ID_LENGTH;
+const MAX_PARAM_LENGTH = 3 * MAX_DEVICE_ID_LENGTH;
 
 /** A route found for a request: the route, the path alias it was found under, and its parameters. */
 export interface RouteMatch {

@@ -9,7 +9,7 @@ import type { Services } from '../service/index.js';
 import type { Requester } from '../service/tokens.js';
 import type { ClientAddresses, ListenerTrust } from './client-address.js';
 import { checkParameters, parseJsonBody } from './json-body.js';
-import { CORS_HEADERS, clientErrorHandler, createListenerServer } from './listener.js';
+import { CORS_HEADERS, clientErrorHandler, closeServer, createListenerServer } from './listener.js';
 import { ClientGone, readBody } from './request-body.js';
 import { extractToken, requireRequester } from './requester.js';
 import type { Route, RouteReply } from './route.js';
@@ -305,16 +305,7 @@ export function buildServer(opts: ServerOptions): HttpServer {
     },
     async close() {
       closing = true;
-      await Promise.all(
-        [...servers].map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              if (!s.listening) return resolve();
-              s.close(() => resolve());
-              s.closeIdleConnections();
-            }),
-        ),
-      );
+      await Promise.all([...servers].map(closeServer));
       if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
     },
   };

@@ -3,9 +3,9 @@ import { after, before, it } from 'node:test';
 import { backendRuns, describeOrSkip } from '../helpers/backends.js';
 import {
   call,
+  runTessera,
   type SharedDatabase,
   sharedDatabase,
-  spawnTessera,
   startTessera,
   type TesseraProcess,
   writeConfig,
@@ -21,11 +21,7 @@ const V3_REGISTER = '/_matrix/client/v3/register';
 const LOGIN = '/_matrix/client/v3/login';
 const AWAITING = 'ORG.MATRIX.MSC3866_USER_AWAITING_APPROVAL';
 
-async function users(args: string[]): Promise<{ code: number | null; out: string[]; err: string }> {
-  const proc = spawnTessera(['users', ...args]);
-  const { code } = await proc.exited;
-  return { code, out: proc.lines, err: proc.stderr() };
-}
+const users = (args: string[]) => runTessera(['users', ...args]);
 
 for (const { backend, skip } of await backendRuns()) {
   describeOrSkip(`tessera users approve [${backend}]`, skip, () => {

@@ -3,6 +3,7 @@ import { after, before, it } from 'node:test';
 import { backendRuns, describeOrSkip } from '../helpers/backends.js';
 import {
   call,
+  runTessera,
   type SharedDatabase,
   sharedDatabase,
   spawnTessera,
@@ -44,10 +45,9 @@ for (const { backend, skip } of await backendRuns()) {
     });
 
     async function clear(...args: string[]): Promise<string> {
-      const proc = spawnTessera(['ratelimit', 'clear', '-c', config, ...args]);
-      const { code } = await proc.exited;
-      assert.equal(code, 0, proc.stderr());
-      return proc.lines.join('\n');
+      const { code, out, err } = await runTessera(['ratelimit', 'clear', '-c', config, ...args]);
+      assert.equal(code, 0, err);
+      return out.join('\n');
     }
 
     it('--address empties one address: the next login gets through again', async () => {

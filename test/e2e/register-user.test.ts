@@ -4,9 +4,9 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { backendRuns, describeOrSkip, POSTGRES_URL } from '../helpers/backends.js';
 import {
-  type CliProcess,
   call,
   freePort,
+  runTessera,
   type SharedDatabase,
   sharedDatabase,
   spawnTessera,
@@ -24,11 +24,7 @@ import {
 const SECRET = 'operator secret';
 const LOGIN = '/_matrix/client/v3/login';
 
-async function run(args: string[]): Promise<{ code: number | null; out: string[]; proc: CliProcess }> {
-  const proc = spawnTessera(['register-user', ...args]);
-  const { code } = await proc.exited;
-  return { code, out: proc.lines, proc };
-}
+const run = (args: string[]) => runTessera(['register-user', ...args]);
 
 async function isAdmin(db: SharedDatabase, userId: string): Promise<number | undefined> {
   if (db.sqlitePath !== null) {
@@ -71,8 +67,8 @@ for (const { backend, skip } of await backendRuns()) {
     });
 
     it('-c CONFIG -u -p -a creates an admin who can log in, finding the server from the config', async () => {
-      const { code, out, proc } = await run(['-c', config, '-u', 'admin', '-p', 'first password', '-a']);
-      assert.equal(code, 0, out.join('\n') + proc.stderr());
+      const { code, out, err } = await run(['-c', config, '-u', 'admin', '-p', 'first password', '-a']);
+      assert.equal(code, 0, out.join('\n') + err);
       assert.deepEqual(out, ['Sending registration request...', 'Success!']);
       const res = await call(server.url, 'POST', LOGIN, {
         type: 'm.login.password',
@@ -110,12 +106,12 @@ for (const { backend, skip } of await backendRuns()) {
     });
 
     it('a missing value without a terminal to ask on is an error, not a hang', async () => {
-      const { code, proc } = await run(['-k', SECRET, '-p', 'pw', '-a', server.url]);
+      const { code, err } = await run(['-k', SECRET, '-p', 'pw', '-a', server.url]);
       assert.equal(code, 2);
-      assert.match(proc.stderr(), /New user localpart is required/);
+      assert.match(err, /New user localpart is required/);
       const both = await run(['-u', 'x', '-p', 'pw', '-a', server.url]);
       assert.equal(both.code, 2);
-      assert.match(both.proc.stderr(), /-c\/--config and -k\/--shared-secret/);
+      assert.match(both.err, /-c\/--config and -k\/--shared-secret/);
     });
   });
 }

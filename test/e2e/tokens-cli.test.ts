@@ -3,6 +3,7 @@ import { after, before, it } from 'node:test';
 import { backendRuns, describeOrSkip } from '../helpers/backends.js';
 import {
   call,
+  runTessera,
   type SharedDatabase,
   sharedDatabase,
   spawnTessera,
@@ -35,9 +36,8 @@ for (const { backend, skip } of await backendRuns()) {
 
     /** Run `tessera tokens <args> -c <config>`; returns the exit status, stdout and stderr. */
     async function tokens(...args: string[]) {
-      const proc = spawnTessera(['tokens', ...args, '-c', config]);
-      const { code } = await proc.exited;
-      return { code, stdout: proc.lines.join('\n'), stderr: proc.stderr() };
+      const { code, out, err } = await runTessera(['tokens', ...args, '-c', config]);
+      return { code, stdout: out.join('\n'), stderr: err };
     }
 
     async function json(...args: string[]) {

@@ -4,10 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { backendRuns, describeOrSkip } from '../helpers/backends.js';
 import {
+  type CliRun,
   call,
+  runTessera,
   type SharedDatabase,
   sharedDatabase,
-  spawnTessera,
   startTessera,
   type TesseraProcess,
   writeConfig,
@@ -24,23 +25,13 @@ const LOGIN = '/_matrix/client/v3/login';
 const WHOAMI = '/_matrix/client/v3/account/whoami';
 const ADMIN_USERS = '/_synapse/admin/v2/users';
 
-interface Run {
-  code: number | null;
-  out: string[];
-  err: string;
-}
-
-async function users(args: string[], stdin?: string): Promise<Run> {
-  const proc = spawnTessera(['users', ...args], undefined, stdin === undefined ? {} : { stdin });
-  const { code } = await proc.exited;
-  return { code, out: proc.lines, err: proc.stderr() };
-}
+const users = (args: string[], stdin?: string) => runTessera(['users', ...args], stdin === undefined ? {} : { stdin });
 
 /**
  * `tessera users <args>` on a terminal: util-linux `script` gives it a pseudo-terminal, and
  * each answer is typed once its question (a prompt ending in ": ") has appeared.
  */
-async function usersOnTerminal(args: string[], answers: string[]): Promise<Run> {
+async function usersOnTerminal(args: string[], answers: string[]): Promise<CliRun> {
   const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
   const command = [process.execPath, '--import', import.meta.resolve('tsx'), main, 'users', ...args]
     .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
@@ -71,7 +62,7 @@ async function usersOnTerminal(args: string[], answers: string[]): Promise<Run> 
 
 const HAVE_SCRIPT = spawnSync('script', ['--version'], { encoding: 'utf8' }).stdout?.includes('util-linux') ?? false;
 
-const show = (r: Run) => `exit ${r.code}\nstdout:\n${r.out.join('\n')}\nstderr:\n${r.err}`;
+const show = (r: CliRun) => `exit ${r.code}\nstdout:\n${r.out.join('\n')}\nstderr:\n${r.err}`;
 
 /**
  * The condition, polled: a server caches a token's validation for up to 500 ms, so a change

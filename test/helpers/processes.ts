@@ -69,6 +69,21 @@ export function spawnTessera(args: string[], cwd = REPO, opts: { stdin?: string 
   return spawnCommand(tesseraCommand(args), cwd, opts);
 }
 
+/** What a finished `tessera` command printed, and how it exited. */
+export interface CliRun {
+  code: number | null;
+  /** Standard output, line by line. */
+  out: string[];
+  err: string;
+}
+
+/** Run `tessera <args>` to its end (see `spawnTessera` for `stdin`). */
+export async function runTessera(args: string[], opts: { stdin?: string } = {}): Promise<CliRun> {
+  const proc = spawnTessera(args, REPO, opts);
+  const { code } = await proc.exited;
+  return { code, out: proc.lines, err: proc.stderr() };
+}
+
 /** Run `node <args>` (e.g. the built bundle) in `cwd`, observed like `spawnTessera`. */
 export function spawnNode(args: string[], cwd = REPO): CliProcess {
   return spawnCommand([process.execPath, ...args], cwd, {});
