@@ -137,13 +137,16 @@ export function createBoundedHasher(
     const started = performance.now();
     try {
       // Asked each time (one system call): the CPUs this process may use can change while it runs.
+      // A finished hash hands its slot to the next in line, so a call arriving before that one
+      // resumes cannot take the slot as well.
       if (running >= concurrency()) await new Promise<void>((resolve) => waiting.push(resolve));
-      running++;
+      else running++;
       try {
         return await work();
       } finally {
-        running--;
-        waiting.shift()?.();
+        const next = waiting.shift();
+        if (next === undefined) running--;
+        else next();
       }
     } finally {
       inFlight--;

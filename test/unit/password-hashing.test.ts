@@ -64,4 +64,26 @@ describe('password hashing', () => {
     assert.deepEqual(await Promise.all(calls), ['fake$a', 'fake$b', 'fake$c', 'fake$d', 'fake$e']);
     assert.equal(gated.stats().maxRunning, 2);
   });
+
+  it('a finished hash hands its slot to the next in line: a call made in between waits', async () => {
+    const gated = gatedHasher();
+    const late: Promise<string>[] = [];
+    // The telemetry of a finished call runs after its slot was given up and before the next in
+    // line resumes: the moment a newcomer could otherwise slip in beside it.
+    const telemetry = {
+      passwordHashing: () => {
+        if (late.length === 0) late.push(bounded.hash('c'));
+      },
+      rateLimited: () => {},
+    };
+    const bounded = createBoundedHasher(gated.hasher, 10, telemetry, () => 1);
+    const first = [bounded.hash('a'), bounded.hash('b')];
+    await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 3; i++) {
+      gated.release();
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.deepEqual(await Promise.all([...first, ...late]), ['fake$a', 'fake$b', 'fake$c']);
+    assert.equal(gated.stats().maxRunning, 1);
+  });
 });
